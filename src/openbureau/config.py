@@ -1,0 +1,58 @@
+"""Settings, read once from the environment (prefix OPENBUREAU_) and passed in; never global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The development key: fine on a laptop, refused anywhere else (see `environment`).
+DEV_TOKEN_KEY = "openbureau-local-development-key-not-for-production"
+
+
+class Settings(BaseSettings):
+    """Where the bureau keeps its data and how it reaches its stores."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENBUREAU_", extra="ignore")
+
+    home: Path = Field(default=Path(".openbureau"), description="The data folder.")
+    ledger_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the ledger; default a SQLite file in home."
+    )
+    token_key: str = Field(
+        default=DEV_TOKEN_KEY,
+        description="Secret key for national-ID tokens (HMAC-SHA256).",
+        repr=False,
+    )
+    environment: str = Field(default="local", description="local, test or production.")
+    engine: str = Field(default="duckdb", description="Batch engine for lake jobs.")
+    threads: int | None = Field(default=None, description="DuckDB threads; default all cores.")
+    memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. 12GB.")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_key(self) -> Settings:
+        if self.environment not in ("local", "test") and self.token_key == DEV_TOKEN_KEY:
+            raise ValueError(
+                "OPENBUREAU_TOKEN_KEY must be set to a secret outside local use "
+                f"(environment={self.environment!r})"
+            )
+        return self
+
+    @property
+    def resolved_ledger_url(self) -> str:
+        if self.ledger_url:
+            return self.ledger_url
+        return f"sqlite:///{(self.home / 'ledger.sqlite').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def token_key_bytes(self) -> bytes:
+        return self.token_key.encode()

@@ -1,0 +1,134 @@
+"""The ledger: operational state the API serves (SQLAlchemy Core; SQLite by default).
+
+Tables are defined once here and created by `create_ledger`; every write goes through
+`engine.begin()` so a stage publishes all of its results or none."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+)
+
+metadata = MetaData()
+
+furnishers = Table(
+    "furnishers",
+    metadata,
+    Column("furnisher_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", String(40), primary_key=True),
+    Column("furnisher_id", String(64), ForeignKey("furnishers.furnisher_id"), nullable=False),
+    Column("file_name", String(500), nullable=False),
+    Column("file_format", String(16), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    # accepted: rows in the lake (possibly some quarantined); rejected: file-level error.
+    Column("status", String(16), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("rows_total", Integer, nullable=False),
+    Column("rows_accepted", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("rows_duplicate", Integer, nullable=False, default=0),
+    Column("rejected_by_rule", JSON, nullable=False),
+    Column("error", String(2000)),
+    Column("lake_path", String(500)),
+    Column("quarantine_path", String(500)),
+    Index("ix_batches_furnisher_checksum", "furnisher_id", "checksum"),
+)
+
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("subject_id", String(24), primary_key=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("display_name", String(300), nullable=False),
+    Column("national_id_masked", String(40)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # A merge keeps the old id as a redirect to the surviving one.
+    Column("merged_into", String(24)),
+)
+
+#: Stable keys that tie an identity to a subject across runs (token or name+birth date).
+subject_keys = Table(
+    "subject_keys",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("subject_id", String(24), nullable=False, index=True),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("model_version", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("train_as_of", Date, nullable=False),
+    Column("validate_as_of", Date),
+    Column("artefact_path", String(500), nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("champion", Boolean, nullable=False, default=False),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("subject_id", String(24), primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("model_version", String(64), primary_key=True),
+    Column("scorable", Boolean, nullable=False),
+    Column("score", Integer),
+    Column("not_scorable_reason", String(300)),
+    Column("pillar_commercial", Float),
+    Column("pillar_judicial", Float),
+    Column("pillar_societal", Float),
+    Column("pillar_government", Float),
+    Column("reasons", JSON, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("stage", String(32), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via engine
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def create_ledger(url: str) -> Engine:
+    """An engine on `url` with every table present (created if missing)."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    metadata.create_all(engine)
+    return engine
