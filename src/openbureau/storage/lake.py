@@ -46,6 +46,24 @@ STORED_IDENTITY_EXTRA: tuple[tuple[str, pa.DataType], ...] = (
 )
 
 
+#: The stored identity columns hashed (in this order) into `identity_key`.
+IDENTITY_KEY_COLUMNS: tuple[str, ...] = (
+    "subject_kind",
+    "given_name",
+    "family_name",
+    "org_name",
+    "date_of_birth",
+    "national_id_scheme",
+    "national_id_token",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postcode",
+    "country",
+)
+
+
 def _type_fields() -> list[Field]:
     seen: dict[str, Field] = {}
     for rt in RECORD_TYPES.values():
