@@ -41,9 +41,7 @@ class Bureau:
             try:
                 from pyspark.sql import SparkSession  # noqa: PLC0415 - optional engine
             except ImportError as exc:
-                raise RuntimeError(
-                    "the spark engine needs pyspark: uv sync --extra spark"
-                ) from exc
+                raise RuntimeError("the spark engine needs pyspark: uv sync --extra spark") from exc
             session = SparkSession.builder.appName("openbureau").getOrCreate()
             return ibis.pyspark.connect(session)
         raise ValueError(f"unknown engine {self.settings.engine!r}; use duckdb or spark")

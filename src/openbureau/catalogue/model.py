@@ -186,8 +186,9 @@ _INVOICE = RecordType(
     public=False,
     retention_from="due_date",
     fields=(
-        Field("invoice_kind", "code", "What the invoice is for.", required=True,
-              codes=INVOICE_KINDS),
+        Field(
+            "invoice_kind", "code", "What the invoice is for.", required=True, codes=INVOICE_KINDS
+        ),
         Field("due_date", "date", "Date payment was due.", required=True),
         Field("paid_date", "date", "Date it was paid; empty while unpaid."),
         Field("amount", "money", "Invoice amount. " + _MONEY_NOTE, required=True, minimum=0),
@@ -226,8 +227,9 @@ _DEFAULT_FINDING = RecordType(
     fields=(
         Field("court", "string", "The court.", required=True),
         Field("case_number", "string", "Case number.", required=True),
-        Field("ground", "code", "Legal ground of the finding.", required=True,
-              codes=DEFAULT_GROUNDS),
+        Field(
+            "ground", "code", "Legal ground of the finding.", required=True, codes=DEFAULT_GROUNDS
+        ),
         Field("finding_date", "date", "Date of the finding.", required=True),
         Field("term_months", "int", "Term of the finding in months.", required=True, minimum=1),
         Field("date_removed", "date", "Date removed (satisfied, revoked or expired)."),
@@ -247,8 +249,13 @@ _PENALTY = RecordType(
     retention_from="penalty_date",
     fields=(
         Field("authority", "string", "The authority that decided.", required=True),
-        Field("violation_category", "code", "Category of violation.", required=True,
-              codes=VIOLATION_CATEGORIES),
+        Field(
+            "violation_category",
+            "code",
+            "Category of violation.",
+            required=True,
+            codes=VIOLATION_CATEGORIES,
+        ),
         Field("severity", "code", "minor, general or serious.", required=True, codes=SEVERITIES),
         Field("penalty_date", "date", "Date of the decision.", required=True),
         Field("amount", "money", "Fine. " + _MONEY_NOTE, minimum=0),

@@ -2,9 +2,9 @@
 
 Layout under `<home>/lake/`:
 
-    records/furnisher=<id>/<batch_id>.parquet   one file per accepted batch, schema `record_schema()`
-    quarantine/<batch_id>.csv                   rejected rows of a batch, with row, column, rule, message
-    links/links.parquet                         identity_key -> subject_id (written by `resolve`)
+    records/furnisher=<id>/<batch_id>.parquet  one file per accepted batch (`record_schema()`)
+    quarantine/<batch_id>.csv                  rejected rows: row, column, rule, message
+    links/links.parquet                        identity_key -> subject_id (from `resolve`)
 
 A file appears only once complete (written to a temporary name, then renamed)."""
 

@@ -1,0 +1,1 @@
+"""Identity resolution: link furnished identities to one subject per person or organisation."""
