@@ -17,7 +17,8 @@ def _fold(expr: str) -> str:
 
 def person_name_key_sql(given: str, family: str) -> str:
     folded = _fold(f"coalesce({given}, '') || ' ' || coalesce({family}, '')")
-    return f"array_to_string(list_sort(list_filter(string_split({folded}, ' '), lambda x: x <> '')), ' ')"
+    words = f"list_filter(string_split({folded}, ' '), lambda x: x <> '')"
+    return f"array_to_string(list_sort({words}), ' ')"
 
 
 def org_name_key_sql(name: str) -> str:
