@@ -1,0 +1,24 @@
+# The two commands a new user needs: `make demo` and `make test`. Both set up first.
+UV := $(shell sh scripts/ensure-uv.sh)
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench lint clean
+
+setup:
+	$(UV) sync --locked
+
+demo: setup
+	$(UV) run openbureau demo
+
+test: setup
+	$(UV) run pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(UV) run python bench/run.py
+
+lint: setup
+	$(UV) run ruff check src tests bench
+	$(UV) run ruff format --check src tests bench
+
+clean:
+	rm -rf .openbureau .pytest_cache .ruff_cache bench/out

@@ -1,0 +1,301 @@
+"""The command line: one command per stage, plus `demo` and `serve`.
+
+Every command takes `--home DIR` (default: $OPENBUREAU_HOME or ./.openbureau)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from openbureau.bootstrap import Bureau, build_bureau
+from openbureau.config import Settings
+
+app = typer.Typer(
+    help="OpenBureau: a credit and integrity bureau people can trust.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+furnisher_app = typer.Typer(help="Register and list licensed furnishers.", no_args_is_help=True)
+export_app = typer.Typer(help="Export data from the bureau.", no_args_is_help=True)
+app.add_typer(furnisher_app, name="furnisher")
+app.add_typer(export_app, name="export")
+
+console = Console()
+err_console = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Data folder (default $OPENBUREAU_HOME or ./.openbureau)."),
+]
+
+
+def _bureau(home: Path | None) -> Bureau:
+    settings = Settings(home=home) if home is not None else Settings()
+    return build_bureau(settings)
+
+
+@contextmanager
+def progress_bars() -> Iterator:
+    """A `progress.Progress` callback that draws one Rich bar per label."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bars:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, completed: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bars.add_task(label, total=total)
+            bars.update(tasks[label], completed=completed, total=total)
+
+        yield report
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write the furnisher files into.")],
+    persons: Annotated[int, typer.Option(min=1, help="Number of persons.")] = 20_000,
+    orgs: Annotated[int, typer.Option(min=0, help="Number of organisations.")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 1,
+    noise: Annotated[str, typer.Option(help="Identity noise: default or high.")] = "default",
+    file_format: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+) -> None:
+    """Write a synthetic population's furnisher files (truth kept apart in OUT/truth)."""
+    from openbureau.synth.service import generate_population
+
+    if noise not in ("default", "high"):
+        _fail("--noise must be default or high", 2)
+    with progress_bars() as report:
+        summary = generate_population(
+            persons, orgs, seed, out, noise=noise, file_format=file_format, progress=report
+        )
+    console.print_json(json.dumps(_as_dict(summary), default=str))
+
+
+def _as_dict(obj) -> dict:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(obj):
+        return asdict(obj)
+    return dict(obj)
+
+
+@furnisher_app.command("add")
+def furnisher_add(
+    furnisher_id: Annotated[str, typer.Argument(help="Furnisher id, e.g. bank-01.")],
+    kind: Annotated[str, typer.Option(help="bank, lender, court, tax_office, ...")],
+    name: Annotated[str, typer.Option(help="Legal name.")],
+    home: HomeOption = None,
+) -> None:
+    """Register a licensed furnisher."""
+    from openbureau.ingest.service import add_furnisher
+
+    try:
+        add_furnisher(_bureau(home), furnisher_id, kind, name)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    console.print(f"furnisher {furnisher_id} ({kind}) registered")
+
+
+@furnisher_app.command("list")
+def furnisher_list(home: HomeOption = None) -> None:
+    """List registered furnishers and what they are licensed to send."""
+    from sqlalchemy import select
+
+    from openbureau.catalogue.model import RECORD_TYPES
+    from openbureau.storage.ledger import furnishers
+
+    bureau = _bureau(home)
+    table = Table("id", "kind", "name", "licensed record types")
+    with bureau.ledger.connect() as conn:
+        for row in conn.execute(select(furnishers).order_by(furnishers.c.furnisher_id)):
+            licensed = [n for n, rt in RECORD_TYPES.items() if row.kind in rt.furnisher_kinds]
+            table.add_row(row.furnisher_id, row.kind, row.name, ", ".join(licensed))
+    console.print(table)
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file() and f.suffix in (".csv", ".jsonl", ".ndjson", ".parquet")
+                )
+            )
+        else:
+            out.append(p)
+    return out
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files (or folders of files) to ingest.")],
+    furnisher: Annotated[str, typer.Option(help="The furnisher sending the files.")],
+    home: HomeOption = None,
+) -> None:
+    """Validate furnisher files and add their accepted records to the lake.
+
+    Exit status 2 when any file is rejected whole."""
+    from openbureau.ingest.service import FileRejected, ingest_file
+
+    bureau = _bureau(home)
+    files = _expand(paths)
+    if not files:
+        _fail("no files to ingest", 2)
+    rejected = 0
+    with progress_bars() as report:
+        for i, path in enumerate(files):
+            report(f"ingest {furnisher}", i, len(files))
+            try:
+                receipt = ingest_file(bureau, path, furnisher, progress=report)
+            except FileRejected as exc:
+                rejected += 1
+                err_console.print(f"[red]rejected[/red] {path}: {exc.receipt.error}")
+                err_console.print_json(json.dumps(exc.receipt.to_dict(), default=str))
+                continue
+            if receipt.status == "already_ingested":
+                console.print(f"{path}: already ingested (batch {receipt.batch_id})")
+            else:
+                console.print_json(json.dumps(receipt.to_dict(), default=str))
+        report(f"ingest {furnisher}", len(files), len(files))
+    if rejected:
+        raise typer.Exit(2)
+
+
+@app.command()
+def resolve(home: HomeOption = None) -> None:
+    """Link furnished identities into one file per person or organisation."""
+    from openbureau.identity.service import resolve as run_resolve
+
+    bureau = _bureau(home)
+    try:
+        with progress_bars() as report:
+            summary = run_resolve(bureau, progress=report)
+    except FileNotFoundError as exc:
+        _fail(str(exc), 2)
+    console.print_json(json.dumps(summary.to_dict()))
+
+
+@export_app.command("links")
+def export_links(
+    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    home: HomeOption = None,
+) -> None:
+    """Export record-to-subject links: furnisher_id, record_id, subject_id, match_probability,
+    method."""
+    from openbureau.identity.service import export_links as run_export
+
+    try:
+        n = run_export(_bureau(home), out)
+    except FileNotFoundError as exc:
+        _fail(str(exc), 2)
+    console.print(f"{n} links written to {out}")
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@app.command()
+def score(
+    as_of: Annotated[str, typer.Option("--as-of", help="Scoring date, YYYY-MM-DD.")],
+    home: HomeOption = None,
+) -> None:
+    """Fit the scorecard, validate it out of time and score every subject as of a date."""
+    from openbureau.scoring.service import score_population
+
+    bureau = _bureau(home)
+    try:
+        with progress_bars() as report:
+            summary = score_population(bureau, _parse_date(as_of), progress=report)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc), 2)
+    console.print_json(json.dumps(_as_dict(summary), default=str))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (127.0.0.1 only for now).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    home: HomeOption = None,
+) -> None:
+    """Serve the API (/docs) and the report pages."""
+    from openbureau.api.server import serve as run_server
+
+    settings = Settings(home=home) if home is not None else Settings()
+    try:
+        run_server(settings, host=host, port=port)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command()
+def demo(
+    persons: Annotated[int, typer.Option(min=10, help="Synthetic persons.")] = 20_000,
+    orgs: Annotated[int, typer.Option(min=0, help="Synthetic organisations.")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after scoring.")] = False,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    home: HomeOption = None,
+) -> None:
+    """A fresh bureau end to end: synth, ingest, resolve, score, then serve."""
+    from openbureau.demo import run_demo
+
+    settings = Settings(home=home) if home is not None else Settings()
+    try:
+        result = run_demo(
+            settings, persons=persons, orgs=orgs, seed=seed, console=console, bars=progress_bars
+        )
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    if no_serve:
+        return
+    from openbureau.api.server import serve as run_server
+
+    console.print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    for label, subject_id in result.examples.items():
+        console.print(f"  {label}: http://127.0.0.1:{port}/subjects/{subject_id}")
+    run_server(settings, host="127.0.0.1", port=port)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,149 @@
+"""`openbureau demo`: a fresh bureau end to end on the embedded default (DuckDB + SQLite)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import select
+
+from openbureau.bootstrap import build_bureau
+from openbureau.config import Settings
+
+MARKER = ".openbureau-demo"
+
+
+@dataclass
+class DemoResult:
+    examples: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+    as_of: date | None = None
+
+
+def month_end(first_of_month: date) -> date:
+    nxt = (first_of_month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return nxt - timedelta(days=1)
+
+
+def fresh_home(home: Path) -> None:
+    """Empty `home` for the demo, refusing to wipe a folder the demo did not create."""
+    if home.exists() and any(home.iterdir()):
+        if not (home / MARKER).exists():
+            raise ValueError(
+                f"{home} holds data the demo did not create; "
+                "pass --home with an empty or new folder"
+            )
+        shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / MARKER).write_text("created by openbureau demo; `demo` may wipe this folder\n")
+
+
+def run_demo(
+    settings: Settings, *, persons: int, orgs: int, seed: int, console, bars
+) -> DemoResult:
+    """Synth, ingest, resolve and score into a fresh home; returns three example subjects."""
+    from openbureau.identity.service import resolve
+    from openbureau.ingest.service import FileRejected, add_furnisher, ingest_file
+    from openbureau.scoring.service import score_population
+    from openbureau.synth.service import generate_population
+
+    fresh_home(settings.home)
+    bureau = build_bureau(settings)
+    seconds: dict[str, float] = {}
+    synth_dir = settings.home / "synth"
+    with bars() as report:
+        t = time.perf_counter()
+        summary = generate_population(persons, orgs, seed, synth_dir, progress=report)
+        seconds["synth"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        with open(synth_dir / "furnishers.csv", newline="") as fh:
+            registered = list(csv.DictReader(fh))
+        for row in registered:
+            add_furnisher(bureau, row["furnisher_id"], row["kind"], row["name"])
+        files = sorted((synth_dir / "files").glob("*/*.*"))
+        accepted = rejected_rows = 0
+        for i, path in enumerate(files):
+            report("ingest", i, len(files))
+            try:
+                receipt = ingest_file(bureau, path, path.parent.name)
+            except FileRejected as exc:
+                raise RuntimeError(f"demo file rejected: {exc.receipt.error}") from exc
+            accepted += receipt.rows_accepted
+            rejected_rows += receipt.rows_rejected
+        report("ingest", len(files), len(files))
+        seconds["ingest"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        resolved = resolve(bureau, progress=report)
+        seconds["resolve"] = time.perf_counter() - t
+
+        as_of = month_end(summary.last_month)
+        t = time.perf_counter()
+        scored = score_population(bureau, as_of, progress=report)
+        seconds["score"] = time.perf_counter() - t
+
+    examples = pick_examples(bureau, as_of)
+    console.print(
+        f"ingested {accepted:,} records ({rejected_rows:,} quarantined) from {len(files)} files; "
+        f"{resolved.subjects:,} subjects; model {scored.model_version} "
+        f"(out-of-time AUC {scored.auc_validate:.3f})"
+    )
+    console.print(
+        "stage seconds: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
+        + f"; pipeline total {sum(seconds.values()):.1f}"
+    )
+    return DemoResult(examples=examples, seconds=seconds, as_of=as_of)
+
+
+def pick_examples(bureau, as_of: date) -> dict[str, str]:
+    """A good file, a thin file and a judgment defaulter, from the published scores."""
+    from openbureau.storage.ledger import scores, subjects
+
+    out: dict[str, str] = {}
+    with bureau.ledger.connect() as conn:
+        base = (
+            select(scores.c.subject_id)
+            .join(subjects, subjects.c.subject_id == scores.c.subject_id)
+            .where(scores.c.as_of == as_of, subjects.c.subject_kind == "person")
+        )
+        good = conn.execute(
+            base.where(scores.c.scorable.is_(True)).order_by(scores.c.score.desc()).limit(1)
+        ).scalar()
+        thin = conn.execute(
+            base.where(scores.c.scorable.is_(False)).order_by(scores.c.subject_id).limit(1)
+        ).scalar()
+    if good:
+        out["a good file"] = good
+    if thin:
+        out["a thin file"] = thin
+    defaulter = _a_defaulter(bureau, as_of)
+    if defaulter:
+        out["a judgment defaulter"] = defaulter
+    return out
+
+
+def _a_defaulter(bureau, as_of: date) -> str | None:
+    files = [str(p) for p in bureau.lake.record_files()]
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            """
+            SELECT l.subject_id
+            FROM read_parquet($files) AS r JOIN read_parquet($links) AS l USING (identity_key)
+            WHERE r.record_type = 'judgment_default_finding'
+              AND r.finding_date <= $as_of
+              AND (r.date_removed IS NULL OR r.date_removed > $as_of)
+            GROUP BY l.subject_id ORDER BY count(*) DESC, l.subject_id LIMIT 1
+            """,
+            {"files": files, "links": str(bureau.lake.links_path), "as_of": as_of},
+        ).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
