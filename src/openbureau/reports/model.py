@@ -1,0 +1,146 @@
+"""The subject report and the public score: JSON-serialisable read models (pydantic v2).
+
+The raw national id is never held by the bureau, and its token is never shown: these models
+carry only the masked form."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from openbureau.reports.rules import GridCell, InvoiceSummary, format_money
+
+SCORE_MIN, SCORE_MAX = 300, 900
+
+FieldValue = bool | int | date | str | None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Money(_Model):
+    """An amount in integer minor units (fen, paise, cents) of an ISO 4217 currency."""
+
+    amount_minor: int
+    currency: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display(self) -> str:
+        return format_money(self.amount_minor, self.currency)
+
+
+class FurnisherRef(_Model):
+    furnisher_id: str
+    name: str
+    kind: str | None = Field(description="Furnisher kind from the catalogue; None if unknown.")
+
+
+class PillarScore(_Model):
+    pillar: str
+    label: str
+    score: float | None = Field(description="Sub-score on the 300-900 scale; None: no records.")
+
+
+class ReasonCode(_Model):
+    code: str | None
+    text: str
+
+
+class ScorePublic(_Model):
+    """The latest published score of a subject."""
+
+    subject_id: str
+    as_of: date
+    model_version: str
+    scorable: bool
+    score: int | None
+    score_min: int = SCORE_MIN
+    score_max: int = SCORE_MAX
+    not_scorable_reason: str | None
+    pillars: list[PillarScore]
+    reasons: list[ReasonCode] = Field(description="Key reasons that hold the score down.")
+    published_at: datetime
+
+
+class FurnishedIdentity(_Model):
+    """One way a source names and locates the subject (national id masked)."""
+
+    furnisher: FurnisherRef
+    subject_kind: str | None
+    given_name: str | None
+    family_name: str | None
+    org_name: str | None
+    date_of_birth: date | None
+    national_id_scheme: str | None
+    national_id_masked: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    region: str | None
+    postcode: str | None
+    country: str | None
+    first_reported_on: date
+    last_reported_on: date
+    records: int
+
+
+class RecordView(_Model):
+    """One record as the bureau holds it (latest version only), with its source."""
+
+    furnisher: FurnisherRef
+    record_id: str
+    version: int
+    record_type: str
+    record_type_description: str
+    pillar: str
+    reported_on: date
+    public: bool = Field(description="True when the catalogue makes this type a public record.")
+    expires_on: date = Field(description="First day it may no longer be shown or used.")
+    status: str | None = Field(description="Plain-words status of a public record.")
+    fields: dict[str, FieldValue] = Field(description="The record type's furnished fields.")
+
+
+class AccountSummary(_Model):
+    furnisher: FurnisherRef
+    account_id: str
+    account_type: str | None
+    date_opened: date | None
+    currency: str | None
+    latest_month: date
+    latest_status: str | None
+    latest_days_past_due: int | None
+    balance: Money | None
+    credit_limit: Money | None
+    amount_past_due: Money | None
+    months_reported: int
+    worst_bucket_36m: str
+    grid: list[GridCell] = Field(description="36 months, oldest first, ending at as_of.")
+
+
+class MergedInto(_Model):
+    subject_id: str
+    merged_into: str
+
+
+class SubjectReport(_Model):
+    """Everything the bureau holds about one subject on `as_of`."""
+
+    subject_id: str
+    subject_kind: str
+    display_name: str
+    national_id_masked: str | None
+    as_of: date
+    catalogue_version: str
+    score: ScorePublic | None = Field(description="None: no score published yet.")
+    identities: list[FurnishedIdentity]
+    accounts: list[AccountSummary]
+    invoices: InvoiceSummary
+    public_records: list[RecordView]
+    tax_records: list[RecordView]
+    records: list[RecordView] = Field(description="Every record shown, newest first.")
+    expired_records: int = Field(
+        description="Records held past their retention end: neither shown nor used."
+    )
