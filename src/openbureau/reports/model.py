@@ -120,11 +120,6 @@ class AccountSummary(_Model):
     grid: list[GridCell] = Field(description="36 months, oldest first, ending at as_of.")
 
 
-class MergedInto(_Model):
-    subject_id: str
-    merged_into: str
-
-
 class SubjectReport(_Model):
     """Everything the bureau holds about one subject on `as_of`."""
 
