@@ -1,0 +1,225 @@
+"""The subject report: everything the bureau holds about one subject, with sources, the
+36-month payment grid of every account and the latest published score."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from openbureau.bootstrap import Bureau
+from openbureau.catalogue.model import CATALOGUE_VERSION, PILLARS, record_type
+from openbureau.reports import reads
+from openbureau.reports.model import (
+    AccountSummary,
+    FurnishedIdentity,
+    FurnisherRef,
+    Money,
+    PillarScore,
+    ReasonCode,
+    RecordView,
+    ScorePublic,
+    SubjectReport,
+)
+from openbureau.reports.rules import (
+    MonthlyStatus,
+    dpd_grid,
+    is_visible,
+    record_expires_on,
+    record_status,
+    summarise_invoices,
+    worst_bucket,
+)
+
+_DISPLAYED_IDENTITY = (
+    "subject_kind", "given_name", "family_name", "org_name", "date_of_birth",
+    "national_id_scheme", "national_id_masked", "address_line1", "address_line2", "city",
+    "region", "postcode", "country",
+)  # fmt: skip
+
+
+class SubjectNotFound(LookupError):
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(f"no subject {subject_id!r} in this bureau")
+        self.subject_id = subject_id
+
+
+class SubjectMerged(LookupError):
+    """The id was merged into another subject; `merged_into` is the surviving id."""
+
+    def __init__(self, subject_id: str, merged_into: str) -> None:
+        super().__init__(f"subject {subject_id!r} was merged into {merged_into!r}")
+        self.subject_id = subject_id
+        self.merged_into = merged_into
+
+
+class ScoreNotFound(LookupError):
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(f"no score has been published for subject {subject_id!r} yet")
+        self.subject_id = subject_id
+
+
+def _live_subject(conn, subject_id: str) -> dict[str, Any]:
+    row = reads.subject_row(conn, subject_id)
+    if row is None:
+        raise SubjectNotFound(subject_id)
+    if row["merged_into"]:
+        raise SubjectMerged(subject_id, reads.surviving_subject(conn, subject_id))
+    return row
+
+
+def get_score(bureau: Bureau, subject_id: str, as_of: date | None = None) -> ScorePublic:
+    """The subject's newest published score on or before `as_of` (newest of all if None).
+    Raises SubjectNotFound, SubjectMerged, or ScoreNotFound if none is published yet."""
+    with bureau.ledger.connect() as conn:
+        _live_subject(conn, subject_id)
+        row = reads.latest_score_row(conn, subject_id, as_of)
+    if row is None:
+        raise ScoreNotFound(subject_id)
+    return _score_public(row)
+
+
+def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> SubjectReport:
+    """The subject's full report on `as_of` (default: the newest score's date, else today's
+    reporting data as held): latest version of every record reported by `as_of` and not yet
+    expired, grouped, with sources. Raises SubjectNotFound or SubjectMerged."""
+    with bureau.ledger.connect() as conn:
+        subject = _live_subject(conn, subject_id)
+        furnisher_rows = reads.furnisher_rows(conn)
+        score_row = reads.latest_score_row(conn, subject_id, as_of)
+    if as_of is None:
+        raise ValueError("as_of is required")
+    keys = reads.subject_identity_keys(bureau.lake, subject_id)
+    held = reads.subject_records(bureau.lake, keys, as_of)
+    shown = [r for r in held if is_visible(r["record_type"], r, as_of)]
+    refs = {fid: _furnisher_ref(fid, furnisher_rows) for fid in {r["furnisher_id"] for r in held}}
+    views = [_record_view(r, refs[r["furnisher_id"]], as_of) for r in shown]
+    return SubjectReport(
+        subject_id=subject_id,
+        subject_kind=subject["subject_kind"],
+        display_name=subject["display_name"],
+        national_id_masked=subject["national_id_masked"],
+        as_of=as_of,
+        catalogue_version=CATALOGUE_VERSION,
+        score=_score_public(score_row) if score_row else None,
+        identities=_identities(shown, refs),
+        accounts=_accounts(shown, refs, as_of),
+        invoices=summarise_invoices(
+            (r for r in shown if r["record_type"] == "invoice_payment"), as_of
+        ),
+        public_records=[v for v in views if v.public],
+        tax_records=[v for v in views if v.record_type == "tax_compliance"],
+        records=views,
+        expired_records=len(held) - len(shown),
+    )
+
+
+def _furnisher_ref(furnisher_id: str, rows: dict[str, dict[str, Any]]) -> FurnisherRef:
+    row = rows.get(furnisher_id)
+    if row is None:
+        return FurnisherRef(furnisher_id=furnisher_id, name=furnisher_id, kind=None)
+    return FurnisherRef(furnisher_id=furnisher_id, name=row["name"], kind=row["kind"])
+
+
+def _score_public(row: dict[str, Any]) -> ScorePublic:
+    return ScorePublic(
+        subject_id=row["subject_id"],
+        as_of=row["as_of"],
+        model_version=row["model_version"],
+        scorable=row["scorable"],
+        score=row["score"] if row["scorable"] else None,
+        not_scorable_reason=None if row["scorable"] else row["not_scorable_reason"],
+        pillars=[
+            PillarScore(pillar=p, label=label, score=row[f"pillar_{p}"])
+            for p, label in PILLARS.items()
+        ],
+        reasons=[_reason(r) for r in row["reasons"] or []],
+        published_at=row["published_at"],
+    )
+
+
+def _reason(raw: Any) -> ReasonCode:
+    """A reason as the scorer published it: {"code", "text"} (a bare string is its text)."""
+    if isinstance(raw, dict):
+        code = raw.get("code")
+        text = raw.get("text") or raw.get("description") or code or ""
+        return ReasonCode(code=code, text=str(text))
+    return ReasonCode(code=None, text=str(raw))
+
+
+def _record_view(row: dict[str, Any], furnisher: FurnisherRef, as_of: date) -> RecordView:
+    rt = record_type(row["record_type"])
+    return RecordView(
+        furnisher=furnisher,
+        record_id=row["record_id"],
+        version=row["version"] or 1,
+        record_type=rt.name,
+        record_type_description=rt.description,
+        pillar=rt.pillar,
+        reported_on=row["reported_on"],
+        public=rt.public,
+        expires_on=record_expires_on(rt.name, row),
+        status=record_status(rt.name, row, as_of),
+        fields={name: row[name] for name in rt.field_names if row.get(name) is not None},
+    )
+
+
+def _identities(rows: list[dict], refs: dict[str, FurnisherRef]) -> list[FurnishedIdentity]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["furnisher_id"], *(r[c] for c in _DISPLAYED_IDENTITY))].append(r)
+    out = []
+    for (furnisher_id, *values), members in groups.items():
+        dates = [m["reported_on"] for m in members]
+        out.append(
+            FurnishedIdentity(
+                furnisher=refs[furnisher_id],
+                **dict(zip(_DISPLAYED_IDENTITY, values, strict=True)),
+                first_reported_on=min(dates),
+                last_reported_on=max(dates),
+                records=len(members),
+            )
+        )
+    return sorted(out, key=lambda i: (i.furnisher.name, i.first_reported_on))
+
+
+def _money(amount: int | None, currency: str | None) -> Money | None:
+    return None if amount is None else Money(amount_minor=amount, currency=currency)
+
+
+def _accounts(rows: list[dict], refs: dict[str, FurnisherRef], as_of: date) -> list[AccountSummary]:
+    by_account: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["record_type"] == "credit_account":
+            by_account[(r["furnisher_id"], r["account_id"])].append(r)
+    out = []
+    for (furnisher_id, account_id), months in by_account.items():
+        last = max(months, key=lambda r: (r["reporting_month"], r["reported_on"], r["version"]))
+        grid = dpd_grid(
+            [
+                MonthlyStatus(r["reporting_month"], r["days_past_due"], r["account_status"],
+                              r["reported_on"], r["version"] or 1)
+                for r in months
+            ],
+            as_of,
+        )
+        cur = last["currency"]
+        out.append(
+            AccountSummary(
+                furnisher=refs[furnisher_id],
+                account_id=account_id,
+                account_type=last["account_type"],
+                date_opened=last["date_opened"],
+                currency=cur,
+                latest_month=last["reporting_month"],
+                latest_status=last["account_status"],
+                latest_days_past_due=last["days_past_due"],
+                balance=_money(last["balance"], cur),
+                credit_limit=_money(last["credit_limit"], cur),
+                amount_past_due=_money(last["amount_past_due"], cur),
+                months_reported=len({r["reporting_month"] for r in months}),
+                worst_bucket_36m=worst_bucket(grid),
+                grid=grid,
+            )
+        )
+    return sorted(out, key=lambda a: (a.furnisher.name, a.date_opened or date.min, a.account_id))
