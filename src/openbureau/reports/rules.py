@@ -126,16 +126,32 @@ def dpd_grid(
             continue
         bucket = dpd_bucket(row.days_past_due, row.account_status)
         cells.append(
-            GridCell(m, bucket, cell_label(bucket, row.days_past_due), row.days_past_due,
-                     row.account_status)
+            GridCell(
+                m,
+                bucket,
+                cell_label(bucket, row.days_past_due),
+                row.days_past_due,
+                row.account_status,
+            )
         )
     return cells
 
 
 def worst_bucket(cells: Iterable[GridCell]) -> str:
     """The most severe bucket in `cells`, hardship and closed counting as not delinquent."""
-    order = ["no_data", "closed", "hardship", "dpd_0", "dpd_1_29", "dpd_30", "dpd_60",
-             "dpd_90", "dpd_120", "settled", "written_off"]
+    order = [
+        "no_data",
+        "closed",
+        "hardship",
+        "dpd_0",
+        "dpd_1_29",
+        "dpd_30",
+        "dpd_60",
+        "dpd_90",
+        "dpd_120",
+        "settled",
+        "written_off",
+    ]
     return max((c.bucket for c in cells), key=order.index, default="no_data")
 
 
@@ -229,5 +245,6 @@ def summarise_invoices(rows: Iterable[Mapping[str, Any]], as_of: date) -> Invoic
             amounts[cur] = amounts.get(cur, 0) + (row.get("amount") or 0)
         else:
             not_due += 1
-    return InvoiceSummary(on_time + late + overdue + not_due, on_time, late, overdue, not_due,
-                          amounts)
+    return InvoiceSummary(
+        on_time + late + overdue + not_due, on_time, late, overdue, not_due, amounts
+    )

@@ -80,16 +80,18 @@ def get_score(bureau: Bureau, subject_id: str, as_of: date | None = None) -> Sco
 
 
 def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> SubjectReport:
-    """The subject's full report on `as_of` (default: the newest score's date, else today's
-    reporting data as held): latest version of every record reported by `as_of` and not yet
-    expired, grouped, with sources. Raises SubjectNotFound or SubjectMerged."""
+    """The subject's report on `as_of`: the latest version of every record reported by then
+    and not yet expired, grouped, with its source; the newest score on or before `as_of`.
+
+    Without `as_of` (nothing here reads the clock) the report is as of the newest published
+    score, else the newest record held. Raises SubjectNotFound or SubjectMerged."""
     with bureau.ledger.connect() as conn:
         subject = _live_subject(conn, subject_id)
         furnisher_rows = reads.furnisher_rows(conn)
         score_row = reads.latest_score_row(conn, subject_id, as_of)
-    if as_of is None:
-        raise ValueError("as_of is required")
     keys = reads.subject_identity_keys(bureau.lake, subject_id)
+    if as_of is None:
+        as_of = _default_as_of(bureau, keys, score_row, subject)
     held = reads.subject_records(bureau.lake, keys, as_of)
     shown = [r for r in held if is_visible(r["record_type"], r, as_of)]
     refs = {fid: _furnisher_ref(fid, furnisher_rows) for fid in {r["furnisher_id"] for r in held}}
@@ -112,6 +114,15 @@ def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> 
         records=views,
         expired_records=len(held) - len(shown),
     )
+
+
+def _default_as_of(bureau: Bureau, keys: list[str], score_row, subject) -> date:
+    if score_row is not None:
+        return score_row["as_of"]
+    everything = reads.subject_records(bureau.lake, keys, date.max)
+    if everything:
+        return max(r["reported_on"] for r in everything)
+    return subject["created_at"].date()
 
 
 def _furnisher_ref(furnisher_id: str, rows: dict[str, dict[str, Any]]) -> FurnisherRef:
@@ -187,6 +198,10 @@ def _money(amount: int | None, currency: str | None) -> Money | None:
     return None if amount is None else Money(amount_minor=amount, currency=currency)
 
 
+def _month_order(row: dict) -> tuple:
+    return (row["reporting_month"], row["reported_on"], row["version"] or 1)
+
+
 def _accounts(rows: list[dict], refs: dict[str, FurnisherRef], as_of: date) -> list[AccountSummary]:
     by_account: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
@@ -194,11 +209,16 @@ def _accounts(rows: list[dict], refs: dict[str, FurnisherRef], as_of: date) -> l
             by_account[(r["furnisher_id"], r["account_id"])].append(r)
     out = []
     for (furnisher_id, account_id), months in by_account.items():
-        last = max(months, key=lambda r: (r["reporting_month"], r["reported_on"], r["version"]))
+        last = max(months, key=_month_order)
         grid = dpd_grid(
             [
-                MonthlyStatus(r["reporting_month"], r["days_past_due"], r["account_status"],
-                              r["reported_on"], r["version"] or 1)
+                MonthlyStatus(
+                    r["reporting_month"],
+                    r["days_past_due"],
+                    r["account_status"],
+                    r["reported_on"],
+                    r["version"] or 1,
+                )
                 for r in months
             ],
             as_of,

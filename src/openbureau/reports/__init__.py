@@ -1,0 +1,1 @@
+"""The subject report: what the bureau holds about one subject, with sources and the score."""
