@@ -41,12 +41,19 @@ class FurnisherRef(_Model):
 class PillarScore(_Model):
     pillar: str
     label: str
-    score: float | None = Field(description="Sub-score on the 300-900 scale; None: no records.")
+    score: float | None = Field(
+        description="0-100: where the pillar's points fall between the least and the most it "
+        "can give; None when the subject has no records in the pillar."
+    )
 
 
 class ReasonCode(_Model):
+    """A key reason the score is not higher, as the scorer published it."""
+
     code: str | None
     text: str
+    pillar: str | None = None
+    points_lost: float | None = Field(default=None, description="Points this reason costs.")
 
 
 class ScorePublic(_Model):
@@ -139,3 +146,11 @@ class SubjectReport(_Model):
     expired_records: int = Field(
         description="Records held past their retention end: neither shown nor used."
     )
+
+
+class SubjectListing(_Model):
+    """A subject in a short list: id, kind and newest score (no name, no identifier)."""
+
+    subject_id: str
+    subject_kind: str
+    score: ScorePublic | None

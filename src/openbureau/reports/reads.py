@@ -34,6 +34,17 @@ def surviving_subject(conn: Connection, subject_id: str) -> str:
     raise RuntimeError(f"merge chain from {subject_id!r} is longer than {MAX_MERGE_HOPS}")
 
 
+def live_subject_rows(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` subjects that were not merged away, by id."""
+    query = (
+        select(subjects.c.subject_id, subjects.c.subject_kind)
+        .where(subjects.c.merged_into.is_(None))
+        .order_by(subjects.c.subject_id)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def furnisher_rows(conn: Connection) -> dict[str, dict[str, Any]]:
     rows = conn.execute(select(furnishers.c.furnisher_id, furnishers.c.name, furnishers.c.kind))
     return {r.furnisher_id: dict(r._mapping) for r in rows}

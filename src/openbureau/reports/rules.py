@@ -120,20 +120,13 @@ def dpd_grid(
             chosen[m] = row
     cells = []
     for m in window:
-        row = chosen.get(m)
-        if row is None:
+        found = chosen.get(m)
+        if found is None:
             cells.append(GridCell(m, "no_data", _STATUS_LABELS["no_data"]))
             continue
-        bucket = dpd_bucket(row.days_past_due, row.account_status)
-        cells.append(
-            GridCell(
-                m,
-                bucket,
-                cell_label(bucket, row.days_past_due),
-                row.days_past_due,
-                row.account_status,
-            )
-        )
+        bucket = dpd_bucket(found.days_past_due, found.account_status)
+        label = cell_label(bucket, found.days_past_due)
+        cells.append(GridCell(m, bucket, label, found.days_past_due, found.account_status))
     return cells
 
 

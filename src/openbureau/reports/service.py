@@ -19,6 +19,7 @@ from openbureau.reports.model import (
     ReasonCode,
     RecordView,
     ScorePublic,
+    SubjectListing,
     SubjectReport,
 )
 from openbureau.reports.rules import (
@@ -77,6 +78,21 @@ def get_score(bureau: Bureau, subject_id: str, as_of: date | None = None) -> Sco
     if row is None:
         raise ScoreNotFound(subject_id)
     return _score_public(row)
+
+
+def list_subjects(bureau: Bureau, as_of: date, limit: int = 10) -> list[SubjectListing]:
+    """Up to `limit` current subjects (by id) with their newest score on or before `as_of`."""
+    with bureau.ledger.connect() as conn:
+        rows = reads.live_subject_rows(conn, limit)
+        found = [(r, reads.latest_score_row(conn, r["subject_id"], as_of)) for r in rows]
+    return [
+        SubjectListing(
+            subject_id=r["subject_id"],
+            subject_kind=r["subject_kind"],
+            score=_score_public(s) if s else None,
+        )
+        for r, s in found
+    ]
 
 
 def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> SubjectReport:
@@ -150,11 +166,16 @@ def _score_public(row: dict[str, Any]) -> ScorePublic:
 
 
 def _reason(raw: Any) -> ReasonCode:
-    """A reason as the scorer published it: {"code", "text"} (a bare string is its text)."""
+    """A reason as the scorer published it: {"code", "text", "pillar", "points_lost"} (a bare
+    string is its text)."""
     if isinstance(raw, dict):
         code = raw.get("code")
-        text = raw.get("text") or raw.get("description") or code or ""
-        return ReasonCode(code=code, text=str(text))
+        return ReasonCode(
+            code=code,
+            text=str(raw.get("text") or code or ""),
+            pillar=raw.get("pillar"),
+            points_lost=raw.get("points_lost"),
+        )
     return ReasonCode(code=None, text=str(raw))
 
 

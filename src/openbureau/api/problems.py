@@ -1,0 +1,134 @@
+"""Errors as application/problem+json (RFC 9457): no stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openbureau.api.schemas import Problem, ProblemIssue
+from openbureau.reports.service import ScoreNotFound, SubjectMerged, SubjectNotFound
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=problem.status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _problem_doc(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {MEDIA_TYPE: {}}}
+
+
+#: `responses=` for OpenAPI on routes about one subject.
+SUBJECT_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    307: _problem_doc("The subject was merged: follow Location to the surviving subject."),
+    404: _problem_doc("No such subject (or no score published yet)."),
+    422: _problem_doc("Malformed subject id or query parameter."),
+}
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(
+        Problem(title=title, status=exc.status_code, detail=detail),
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    issues = [
+        ProblemIssue(loc=list(e.get("loc", ())), msg=e.get("msg", ""), type=e.get("type", ""))
+        for e in exc.errors()
+    ]
+    where = ", ".join(".".join(str(p) for p in i.loc) for i in issues)
+    return problem_response(
+        Problem(
+            type="urn:openbureau:problem:invalid-request",
+            title="Invalid request",
+            status=422,
+            detail=f"the request is malformed at: {where}",
+            errors=issues,
+        )
+    )
+
+
+def _not_found(request: Request, exc: SubjectNotFound) -> JSONResponse:
+    return problem_response(
+        Problem(
+            type="urn:openbureau:problem:subject-not-found",
+            title="Subject not found",
+            status=404,
+            detail=str(exc),
+        )
+    )
+
+
+def _no_score(request: Request, exc: ScoreNotFound) -> JSONResponse:
+    return problem_response(
+        Problem(
+            type="urn:openbureau:problem:score-not-found",
+            title="No score published",
+            status=404,
+            detail=str(exc),
+        )
+    )
+
+
+def _merged(request: Request, exc: SubjectMerged) -> JSONResponse:
+    route = request.scope["route"]
+    params = {**request.path_params, "subject_id": exc.merged_into}
+    location = str(request.app.url_path_for(route.name, **params))
+    if request.url.query:
+        location += "?" + request.url.query
+    return problem_response(
+        Problem(
+            type="urn:openbureau:problem:subject-merged",
+            title="Subject merged",
+            status=307,
+            detail=str(exc),
+            merged_into=exc.merged_into,
+        ),
+        headers={"Location": location},
+    )
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        Problem(
+            title="Internal error", status=500, detail="the server could not complete the request"
+        )
+    )
+
+
+def problem_media_type_in_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Move the Problem schema of error responses from application/json (where FastAPI puts
+    a response model) to application/problem+json (what the handlers send)."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if MEDIA_TYPE in content and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+    return schema
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(SubjectNotFound, _not_found)
+    app.add_exception_handler(ScoreNotFound, _no_score)
+    app.add_exception_handler(SubjectMerged, _merged)
+    app.add_exception_handler(Exception, _unexpected)

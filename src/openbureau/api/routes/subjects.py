@@ -1,0 +1,27 @@
+"""A subject's score and full report, as JSON."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from openbureau.api.deps import AsOfDep, BureauDep, SubjectId
+from openbureau.api.problems import SUBJECT_PROBLEMS
+from openbureau.api.schemas import ReportPublic, ScorePublic
+from openbureau.reports.service import build_report, get_score
+
+router = APIRouter(prefix="/v1/subjects", tags=["subjects"], responses=SUBJECT_PROBLEMS)
+
+
+@router.get("/{subject_id}/score", name="subject_score", summary="The subject's latest score")
+def read_score(subject_id: SubjectId, bureau: BureauDep, as_of: AsOfDep) -> ScorePublic:
+    """The newest score published on or before `as_of`: 300-900, the sub-score of each
+    pillar and the key reasons that hold it down, or "not scorable" with its reason."""
+    return get_score(bureau, subject_id, as_of)
+
+
+@router.get("/{subject_id}/report", name="subject_report", summary="The subject's full report")
+def read_report(subject_id: SubjectId, bureau: BureauDep, as_of: AsOfDep) -> ReportPublic:
+    """Everything the bureau holds about the subject on `as_of`: identity as each source
+    furnished it (national ids masked), every record with its source and expiry, accounts
+    with their 36-month payment grid, public and tax records, and the latest score."""
+    return build_report(bureau, subject_id, as_of)

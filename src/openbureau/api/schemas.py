@@ -1,0 +1,40 @@
+"""Response models of the API (pydantic v2), shared with OpenAPI."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from openbureau.reports.model import ScorePublic
+from openbureau.reports.model import SubjectReport as ReportPublic
+
+#: A subject id as the ledger stores it (at most 24 characters).
+SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$"
+
+__all__ = ["SUBJECT_ID_PATTERN", "Health", "Problem", "ProblemIssue", "ReportPublic", "ScorePublic"]
+
+
+class ProblemIssue(BaseModel):
+    """One reason a request was refused: where (`loc`) and why."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (served as application/problem+json)."""
+
+    type: str = Field(default="about:blank", description="URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemIssue] | None = Field(default=None, description="Rejected inputs.")
+    merged_into: str | None = Field(
+        default=None, description="For a merged subject: the id of the surviving subject."
+    )
+
+
+class Health(BaseModel):
+    status: str = Field(description='"ok" when the ledger answers.')
+    catalogue_version: str
+    lake_has_records: bool
