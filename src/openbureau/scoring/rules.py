@@ -1,0 +1,173 @@
+"""Pure scoring rules: the published scorecard as plain values, 300-900 scaling, the
+not-scorable rule, reason ranking, pillar sub-scores and the train/validate dates.
+
+No database, no files, no clock. The vectorised scorer (`scoring.scorecard`) must agree with
+these functions; the tests hold it to that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from openbureau.catalogue.rules import add_months
+
+SCORE_MIN = 300
+SCORE_MAX = 900
+
+#: A file spanning fewer months than this is too thin to score.
+MIN_HISTORY_MONTHS = 6
+NO_RECORDS_REASON = "No credit, invoice, tax or court records in use"
+THIN_FILE_REASON = f"Fewer than {MIN_HISTORY_MONTHS} months of history"
+
+#: At most this many reasons are given, and only those that cost at least `MIN_REASON_LOSS`.
+MAX_REASONS = 4
+MIN_REASON_LOSS = 0.5
+
+#: Months of outcomes observed after a date to call a subject good or bad.
+OUTCOME_HORIZON_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Points to double the odds (PDO) scaling: `base_score` at good:bad odds `base_odds`,
+    and every `pdo` points the odds of being good double."""
+
+    base_score: float = 600.0
+    base_odds: float = 30.0
+    pdo: float = 50.0
+
+    @property
+    def factor(self) -> float:
+        return self.pdo / math.log(2)
+
+    @property
+    def offset(self) -> float:
+        return self.base_score - self.factor * math.log(self.base_odds)
+
+    def base_points(self, intercept: float) -> float:
+        """Points everyone starts from, given the model's intercept (log-odds of bad)."""
+        return self.offset - self.factor * intercept
+
+    def points(self, log_odds_bad: float) -> float:
+        """Score points for a characteristic's contribution to the log-odds of bad."""
+        return -self.factor * log_odds_bad
+
+    def score_for_probability(self, p_bad: float) -> float:
+        """The unclipped score of a default probability (for reading the scale)."""
+        return self.offset + self.factor * math.log((1 - p_bad) / p_bad)
+
+
+def final_score(total_points: float) -> int:
+    """The published score: total points rounded and held within 300-900.
+    Non-decreasing in `total_points`."""
+    if math.isnan(total_points):
+        raise ValueError("total points is not a number")
+    return int(min(SCORE_MAX, max(SCORE_MIN, math.floor(total_points + 0.5))))
+
+
+@dataclass(frozen=True)
+class Characteristic:
+    """One feature's bins and their points. Bin i holds values in [splits[i-1], splits[i])
+    (the first from minus infinity, the last to infinity); a missing value has its own points.
+    """
+
+    feature: str
+    splits: tuple[float, ...]
+    points: tuple[float, ...]
+    missing_points: float
+
+    def __post_init__(self) -> None:
+        if len(self.points) != len(self.splits) + 1:
+            raise ValueError(f"{self.feature}: need one more points than splits")
+        if list(self.splits) != sorted(self.splits):
+            raise ValueError(f"{self.feature}: splits must be ascending")
+
+    def bin_of(self, value: float | None) -> int | None:
+        """The bin index of `value`; None when missing."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        return sum(1 for s in self.splits if value >= s)
+
+    def points_for(self, value: float | None) -> float:
+        i = self.bin_of(value)
+        return self.missing_points if i is None else self.points[i]
+
+    @property
+    def best_points(self) -> float:
+        """The most points a known value can earn: losses are counted from here."""
+        return max(self.points)
+
+    @property
+    def min_possible(self) -> float:
+        return min(*self.points, self.missing_points)
+
+    @property
+    def max_possible(self) -> float:
+        return max(*self.points, self.missing_points)
+
+    def points_lost(self, value: float | None) -> float:
+        """Points below the best bin (never negative: a missing value that earns more than
+        every bin has lost nothing)."""
+        return max(0.0, self.best_points - self.points_for(value))
+
+
+def not_scorable_reason(record_count: int, history_months: int | None) -> str | None:
+    """Why a file cannot be scored, or None when it can. No history is never a low score."""
+    if record_count <= 0 or history_months is None:
+        return NO_RECORDS_REASON
+    if history_months < MIN_HISTORY_MONTHS:
+        return THIN_FILE_REASON
+    return None
+
+
+def rank_reasons(
+    losses: Mapping[str, float], limit: int = MAX_REASONS, min_loss: float = MIN_REASON_LOSS
+) -> list[tuple[str, float]]:
+    """The features that cost the most points, biggest first (ties by name, so stable), at
+    most `limit`, each having cost at least `min_loss`."""
+    kept = [(name, loss) for name, loss in losses.items() if loss >= min_loss]
+    kept.sort(key=lambda item: (-item[1], item[0]))
+    return kept[:limit]
+
+
+def pillar_subscore(
+    points: Sequence[float],
+    min_points: Sequence[float],
+    max_points: Sequence[float],
+    has_data: bool,
+) -> float | None:
+    """A pillar's points placed on 0-100 between its lowest and highest possible totals;
+    None when the subject has no records in the pillar or the pillar has no points at stake."""
+    lo, hi = sum(min_points), sum(max_points)
+    if not has_data or hi - lo <= 1e-9:
+        return None
+    return round(100.0 * (sum(points) - lo) / (hi - lo), 1)
+
+
+def month_end(d: date) -> date:
+    """The last day of `d`'s month."""
+    return add_months(d.replace(day=1), 1) - timedelta(days=1)
+
+
+def last_month_end(as_of: date) -> date:
+    """`as_of` if it ends a month, else the last day of the month before."""
+    return as_of if month_end(as_of) == as_of else d_first(as_of) - timedelta(days=1)
+
+
+def d_first(d: date) -> date:
+    return d.replace(day=1)
+
+
+def model_dates(as_of: date, data_end: date) -> tuple[date, date]:
+    """(train_as_of, validate_as_of) for a model fitted for scoring at `as_of`.
+
+    validate_as_of is the latest month end on or before `as_of` whose whole outcome window
+    (12 months) ends by `data_end` (the last month reported); train_as_of is 12 months
+    before it, so the training outcomes end where validation starts (out of time)."""
+    window_fits = month_end(add_months(d_first(data_end), -OUTCOME_HORIZON_MONTHS))
+    validate = min(last_month_end(as_of), window_fits)
+    train = month_end(add_months(d_first(validate), -OUTCOME_HORIZON_MONTHS))
+    return train, validate
