@@ -146,3 +146,26 @@ def test_no_cluster_holds_two_tokens(rows):
         with_id = set(cluster.loc[cluster["national_id_token"].notna(), "date_of_birth"])
         without_id = set(cluster.loc[cluster["national_id_token"].isna(), "date_of_birth"])
         assert not with_id or without_id <= with_id
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["wei zhang", "li na"]),
+            st.sampled_from(["1980-01-02", "1990-05-05"]),
+            st.sampled_from([None, "tokA", "tokB"]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_every_key_belongs_to_one_cluster(rows):
+    v = _variants(
+        [
+            (f"k{i}", "person", n, d, "CN-RIC" if t else None, t, "CN")
+            for i, (n, d, t) in enumerate(rows)
+        ]
+    )
+    keys = linking.cluster_keys(linking.cluster_variants(v))
+    assert not keys["key"].duplicated().any()

@@ -75,10 +75,16 @@ def cluster_keys(clustered: pd.DataFrame) -> pd.DataFrame:
 
     Columns: cluster_key, key, primary (True for the cluster's own key)."""
     own = pd.DataFrame({"cluster_key": clustered["cluster_key"], "key": clustered["cluster_key"]})
+    own = own.drop_duplicates()
     absorbed = clustered[clustered["pk"].notna()][["cluster_key", "pk"]].rename(
         columns={"pk": "key"}
     )
-    keys = pd.concat([own, absorbed], ignore_index=True).drop_duplicates()
+    absorbed = absorbed.drop_duplicates()
+    # A name key shared by several clusters (two ID holders with one name and birth date)
+    # identifies none of them; a key that is some cluster's own key belongs to that cluster.
+    holders = absorbed.groupby("key")["cluster_key"].transform("nunique")
+    absorbed = absorbed[(holders == 1) & ~absorbed["key"].isin(own["key"])]
+    keys = pd.concat([own, absorbed], ignore_index=True)
     keys["primary"] = keys["cluster_key"] == keys["key"]
     return keys
 
