@@ -411,3 +411,12 @@ def test_default_report_date_comes_from_the_app_clock(fixture):
     with TestClient(app) as c:
         body = c.get(f"/v1/subjects/{GOOD}/report").json()
     assert (body["as_of"], body["score"]["score"]) == ("2025-07-01", 768)
+
+
+def test_docs_page_works_offline(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    js = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import swagger_ui_bundle
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
@@ -25,6 +28,8 @@ def create_app(settings: Settings, *, today: Callable[[], date] = date.today) ->
         description="Scores (300-900) with their reasons and full subject reports. "
         "Errors are application/problem+json.",
         version="0.1.0",
+        # /docs is served below from a vendored Swagger UI: no CDN, so it works offline.
+        docs_url=None,
     )
     app.state.bureau = build_bureau(settings)
     app.state.today = today
@@ -34,6 +39,22 @@ def create_app(settings: Settings, *, today: Callable[[], date] = date.today) ->
     app.include_router(subjects.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.mount(
+        "/docs-assets",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="docs-assets",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="OpenBureau API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
     default_openapi = app.openapi
 
     def openapi() -> dict:
