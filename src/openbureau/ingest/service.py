@@ -1,0 +1,365 @@
+"""Ingest use cases: register a furnisher; ingest one file into the lake.
+
+A file is refused whole (FileRejected, receipt stored) when it cannot be read or breaks a
+file-level rule; otherwise its good rows become one Parquet file in the lake, its bad rows go
+to the batch's quarantine file, and one `batches` row records the receipt."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import insert, select
+
+from openbureau.catalogue.identifiers import SCHEMES
+from openbureau.catalogue.model import FURNISHER_KINDS
+from openbureau.ingest import nationalids, sql
+from openbureau.ingest.readers import ReadError, load, read_header
+from openbureau.ingest.rules import (
+    FileRejected,
+    FurnisherError,
+    Receipt,
+    column_specs,
+    detect_format,
+    empty_file_message,
+    furnisher_id_problem,
+    header_problems,
+    licence_problems,
+    new_batch_id,
+    row_checks,
+    unsupported_format_message,
+)
+from openbureau.progress import Progress, no_progress
+from openbureau.storage.lake import record_schema
+from openbureau.storage.ledger import batches, furnishers
+
+_STEPS = 3  # read, validate, write
+_ROW_GROUP_ROWS = 1 << 20
+
+
+class _Refused(Exception):
+    """A file-level problem found while reading or validating."""
+
+    def __init__(self, message: str, rows_total: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rows_total = rows_total
+
+
+def add_furnisher(bureau, furnisher_id: str, kind: str, name: str) -> None:
+    """Register a furnisher. Registering the same one again changes nothing; the same id with
+    another kind or name raises FurnisherError, as do a bad id or an unknown kind."""
+    problem = furnisher_id_problem(furnisher_id)
+    if problem:
+        raise FurnisherError(problem)
+    if kind not in FURNISHER_KINDS:
+        raise FurnisherError(
+            f"unknown furnisher kind {kind!r}; known: {', '.join(FURNISHER_KINDS)}"
+        )
+    if not name.strip():
+        raise FurnisherError("a furnisher needs a name")
+    with bureau.ledger.begin() as conn:
+        row = conn.execute(
+            select(furnishers.c.kind, furnishers.c.name).where(
+                furnishers.c.furnisher_id == furnisher_id
+            )
+        ).first()
+        if row is None:
+            conn.execute(
+                insert(furnishers).values(
+                    furnisher_id=furnisher_id, kind=kind, name=name, created_at=datetime.now(UTC)
+                )
+            )
+        elif (row.kind, row.name) != (kind, name):
+            raise FurnisherError(
+                f"furnisher {furnisher_id} is already registered as {row.kind} {row.name!r}"
+            )
+
+
+def ingest_file(
+    bureau, path: Path, furnisher_id: str, *, progress: Progress | None = None
+) -> Receipt:
+    """Ingest one furnished file and return its receipt.
+
+    Raises FileRejected (receipt stored, except for an unknown furnisher, which the ledger
+    cannot name) for a file-level error. The same bytes from the same furnisher, once
+    accepted, give status "already_ingested" and change nothing."""
+    report = progress or no_progress
+    path = Path(path)
+    label = f"ingest {path.name}"
+    report(label, 0, _STEPS)
+    fmt = detect_format(path.name)
+    receipt = Receipt(
+        batch_id=new_batch_id(datetime.now(UTC), secrets.token_hex(3)),
+        furnisher_id=furnisher_id,
+        file_name=path.name,
+        file_format=fmt or (path.suffix.lstrip(".").lower()[:16] or "unknown"),
+        checksum=_sha256(path),
+        status="rejected",
+    )
+    kind = _furnisher_kind(bureau, furnisher_id)
+    if kind is None:
+        receipt.error = f"unknown furnisher: {furnisher_id} (register it first)"
+        raise FileRejected(receipt)
+    if fmt is None:
+        _reject(bureau, receipt, _Refused(unsupported_format_message(path.name)))
+    earlier = _accepted_receipt(bureau, furnisher_id, receipt.checksum)
+    if earlier is not None:
+        earlier.file_name = path.name
+        earlier.status = "already_ingested"
+        report(label, _STEPS, _STEPS)
+        return earlier
+    con = _connect(bureau.settings)
+    try:
+        try:
+            present = _load_and_check(con, path, fmt, furnisher_id, kind, receipt)
+            report(label, 1, _STEPS)
+            _validate(con, bureau, furnisher_id, receipt, present)
+        except _Refused as refused:
+            _reject(bureau, receipt, refused)
+        report(label, 2, _STEPS)
+        _commit(con, bureau, receipt, present)
+    finally:
+        con.close()
+    report(label, 3, _STEPS)
+    return receipt
+
+
+def _load_and_check(
+    con, path: Path, fmt: str, furnisher_id: str, kind: str, receipt: Receipt
+) -> list[str]:
+    """Read the file into view `src` (every catalogue column, as text) and return the columns
+    the file has; raise _Refused on a file-level problem."""
+    if path.stat().st_size == 0:
+        raise _Refused(empty_file_message())
+    try:
+        header = read_header(con, path, fmt)
+        if not header:
+            raise _Refused(empty_file_message())
+        names = [name for name, _ in header]
+        problems = header_problems(names)
+        if problems:
+            raise _Refused("; ".join(problems))
+        table = load(con, path, fmt, header, column_specs())
+    except ReadError as exc:
+        raise _Refused(str(exc)) from None
+    con.register("src_rows", table)
+    # every later result carries `_row`, so the engine may reorder freely from here on
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(sql.complete_view("src", "src_rows", table.column_names, column_specs()))
+    receipt.rows_total = table.num_rows
+    if receipt.rows_total == 0:
+        raise _Refused(empty_file_message())
+    types = [r[0] for r in con.execute("SELECT DISTINCT record_type FROM src").fetchall()]
+    problems = licence_problems(furnisher_id, kind, [t for t in types if t is not None])
+    if problems:
+        raise _Refused("; ".join(problems), receipt.rows_total)
+    return names
+
+
+def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[str]) -> None:
+    """Fill table `problems` (one line per failed check), `ids` (token and mask per national
+    id) and `excluded` (rows not to store), and the receipt's counts."""
+    pairs = con.execute(
+        "SELECT DISTINCT national_id_scheme, national_id FROM src "
+        "WHERE national_id IS NOT NULL AND list_contains(?::VARCHAR[], national_id_scheme)",
+        [list(SCHEMES)],
+    ).fetchall()
+    workers = bureau.settings.threads or os.cpu_count() or 1
+    checks = row_checks()
+    pending = nationalids.start(pairs, bureau.settings.token_key_bytes, workers)
+    try:
+        # DuckDB works on the vectorised checks while worker processes check the ids
+        query, params = sql.problems_select("src", checks, present)
+        con.execute(f"CREATE TABLE problems AS {query}", params)
+        specs = [s.name for s in column_specs()]
+        con.execute(f"CREATE TABLE repeats AS {sql.repeats_select('src', specs)}")
+        con.execute(
+            "INSERT INTO problems SELECT _row, 'record_id', 'duplicate_in_file', "
+            "'same record_id and version as row ' || first_row || ', with other values', "
+            "record_id, ? FROM repeats WHERE NOT same",
+            [len(checks) + 1],
+        )
+        lake_files = [str(p) for p in bureau.lake.furnisher_files(furnisher_id)]
+        if lake_files:
+            query = sql.lake_duplicates_select("src")
+            con.execute(f"CREATE TABLE lake_dups AS {query}", [lake_files])
+        else:
+            con.execute("CREATE TABLE lake_dups (_row BIGINT)")
+    finally:
+        ids = pending.result()
+    con.register("ids_arrow", ids)
+    con.execute("CREATE TABLE ids AS SELECT * FROM ids_arrow")
+    con.unregister("ids_arrow")
+    con.execute(
+        "INSERT INTO problems SELECT s._row, 'national_id', 'national_id', i.message, i.masked, ? "
+        "FROM src s JOIN ids i ON s.national_id_scheme = i.scheme AND s.national_id = i.raw "
+        "WHERE i.message IS NOT NULL",
+        [len(checks)],
+    )
+    con.execute(
+        "CREATE TABLE excluded AS SELECT row_number AS _row FROM problems "
+        "UNION SELECT _row FROM repeats UNION SELECT _row FROM lake_dups"
+    )
+    rejected = con.execute("SELECT count(DISTINCT row_number) FROM problems").fetchone()[0]
+    excluded = con.execute("SELECT count(*) FROM excluded").fetchone()[0]
+    receipt.rows_rejected = rejected
+    receipt.rows_duplicate = excluded - rejected
+    receipt.rows_accepted = receipt.rows_total - excluded
+    receipt.rejected_by_rule = dict(
+        con.execute("SELECT rule, count(*) FROM problems GROUP BY rule ORDER BY rule").fetchall()
+    )
+
+
+def _commit(con, bureau, receipt: Receipt, present: list[str]) -> None:
+    """Write quarantine and records files, then the ledger row; undo the files if the ledger
+    write fails, so a batch is all there or not at all."""
+    lake = bureau.lake
+    written: list[Path] = []
+    try:
+        if receipt.rows_rejected:
+            target = lake.quarantine_dir / f"{receipt.batch_id}.csv"
+            _write_quarantine(con, target)
+            written.append(target)
+            receipt.quarantine_path = str(target)
+        if receipt.rows_accepted:
+            target = lake.batch_path(receipt.furnisher_id, receipt.batch_id)
+            _write_records(con, receipt, present, target)
+            written.append(target)
+            receipt.lake_path = str(target)
+        receipt.status = "accepted"
+        _store(bureau, receipt)
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
+
+
+def _write_records(con, receipt: Receipt, present: list[str], target: Path) -> None:
+    """Stream the accepted rows, with exactly the lake's record schema, into `target`.
+
+    Same guarantee as Lake.write_table_atomic (a temporary name, then a rename), but fed one
+    row group at a time: a multi-million-row batch is never held whole in memory, and a
+    thread encodes one row group while the engine computes the next."""
+    schema = record_schema()
+    query, params = sql.records_select(
+        "src", "ids", "excluded", column_specs(), present, receipt.furnisher_id, receipt.batch_id
+    )
+    reader = con.sql(query, params=params).to_arrow_reader(1 << 17)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        with (
+            pq.ParquetWriter(tmp, schema, compression="zstd") as writer,
+            ThreadPoolExecutor(1) as encoder,
+        ):
+            writing = None
+            for group in _row_groups(reader, schema):
+                if writing is not None:
+                    writing.result()
+                writing = encoder.submit(writer.write_table, group)
+            if writing is not None:
+                writing.result()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _row_groups(reader: pa.RecordBatchReader, schema: pa.Schema) -> Iterator[pa.Table]:
+    pending: list[pa.RecordBatch] = []
+    for batch in reader:
+        pending.append(batch)
+        if sum(b.num_rows for b in pending) >= _ROW_GROUP_ROWS:
+            yield _complete(pa.Table.from_batches(pending), schema)
+            pending = []
+    if pending:
+        yield _complete(pa.Table.from_batches(pending), schema)
+
+
+def _complete(part: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`part` in `schema`'s column order and types; columns it lacks are all NULL."""
+    columns = [
+        part[f.name].cast(f.type) if f.name in part.column_names else pa.nulls(len(part), f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _write_quarantine(con, target: Path) -> None:
+    table = con.sql(
+        'SELECT row_number, "column", rule, message, value FROM problems '
+        "ORDER BY row_number, check_order"
+    ).to_arrow_table()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        pacsv.write_csv(table, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _reject(bureau, receipt: Receipt, refused: _Refused) -> None:
+    """Store the receipt of a refused file, then raise FileRejected."""
+    receipt.status = "rejected"
+    # the ledger column holds 2000 characters; a header of hundreds of bad columns is longer
+    receipt.error = (
+        refused.message if len(refused.message) <= 2000 else refused.message[:1997] + "..."
+    )
+    receipt.rows_total = refused.rows_total
+    receipt.rows_accepted = receipt.rows_rejected = receipt.rows_duplicate = 0
+    receipt.rejected_by_rule = {}
+    _store(bureau, receipt)
+    raise FileRejected(receipt)
+
+
+def _store(bureau, receipt: Receipt) -> None:
+    row = receipt.to_dict()
+    with bureau.ledger.begin() as conn:
+        conn.execute(insert(batches).values(**row, received_at=datetime.now(UTC)))
+
+
+def _furnisher_kind(bureau, furnisher_id: str) -> str | None:
+    with bureau.ledger.connect() as conn:
+        return conn.execute(
+            select(furnishers.c.kind).where(furnishers.c.furnisher_id == furnisher_id)
+        ).scalar()
+
+
+def _accepted_receipt(bureau, furnisher_id: str, checksum: str) -> Receipt | None:
+    names = [c for c in Receipt.__dataclass_fields__]
+    with bureau.ledger.connect() as conn:
+        row = conn.execute(
+            select(*(batches.c[n] for n in names))
+            .where(batches.c.furnisher_id == furnisher_id)
+            .where(batches.c.checksum == checksum)
+            .where(batches.c.status == "accepted")
+            .order_by(batches.c.batch_id)
+        ).first()
+    return Receipt(**row._asdict()) if row is not None else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _connect(settings) -> duckdb.DuckDBPyConnection:
+    config: dict[str, str | int] = {}
+    if settings.threads:
+        config["threads"] = settings.threads
+    if settings.memory_limit:
+        config["memory_limit"] = settings.memory_limit
+    return duckdb.connect(config=config)
