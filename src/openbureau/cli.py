@@ -283,13 +283,14 @@ def demo(
         )
     except ValueError as exc:
         _fail(str(exc), 2)
+    console.print("Report pages of three example subjects:")
+    for label, subject_id in result.examples.items():
+        console.print(f"  {label}: http://127.0.0.1:{port}/subjects/{subject_id}")
     if no_serve:
         return
     from openbureau.api.server import serve as run_server
 
-    console.print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-    for label, subject_id in result.examples.items():
-        console.print(f"  {label}: http://127.0.0.1:{port}/subjects/{subject_id}")
+    console.print(f"serving on http://127.0.0.1:{port}/ (API docs at /docs; Ctrl-C to stop)")
     run_server(settings, host="127.0.0.1", port=port)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -48,7 +49,8 @@ def run_demo(
 ) -> DemoResult:
     """Synth, ingest, resolve and score into a fresh home; returns three example subjects."""
     from openbureau.identity.service import resolve
-    from openbureau.ingest.service import FileRejected, add_furnisher, ingest_file
+    from openbureau.ingest.parallel import FurnisherFiles, ingest_many
+    from openbureau.ingest.service import add_furnisher
     from openbureau.scoring.service import score_population
     from openbureau.synth.service import generate_population
 
@@ -67,16 +69,18 @@ def run_demo(
         for row in registered:
             add_furnisher(bureau, row["furnisher_id"], row["kind"], row["name"])
         files = sorted((synth_dir / "files").glob("*/*.*"))
-        accepted = rejected_rows = 0
-        for i, path in enumerate(files):
-            report("ingest", i, len(files))
-            try:
-                receipt = ingest_file(bureau, path, path.parent.name)
-            except FileRejected as exc:
-                raise RuntimeError(f"demo file rejected: {exc.receipt.error}") from exc
-            accepted += receipt.rows_accepted
-            rejected_rows += receipt.rows_rejected
-        report("ingest", len(files), len(files))
+        jobs = [
+            FurnisherFiles(row["furnisher_id"],
+                           tuple(sorted((synth_dir / "files" / row["furnisher_id"]).glob("*.*"))))
+            for row in registered
+        ]  # fmt: skip
+        receipts = ingest_many(settings, jobs, workers=min(2, os.cpu_count() or 1),
+                               progress=report)  # fmt: skip
+        failed = [r for r in receipts if r["status"] == "rejected"]
+        if failed:
+            raise RuntimeError(f"demo file rejected: {failed[0]['error']}")
+        accepted = sum(r["rows_accepted"] for r in receipts)
+        rejected_rows = sum(r["rows_rejected"] for r in receipts)
         seconds["ingest"] = time.perf_counter() - t
 
         t = time.perf_counter()

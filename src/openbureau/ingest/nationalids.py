@@ -8,6 +8,7 @@ DuckDB threads, no re-import of the caller's main module) while the caller keeps
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -88,6 +89,7 @@ class PendingIds:
         )
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def _token(key: bytes, scheme: str, compact: str | None) -> str | None:
     return token(key, scheme, compact) if compact else None
 

@@ -156,6 +156,23 @@ def _where(checks: Sequence[RowCheck], p: Params) -> str:
     return " OR ".join(generic) or "false"
 
 
+def failing_rows_count(
+    source: str, checks: Sequence[RowCheck], present: Collection[str]
+) -> tuple[str, dict]:
+    """How many rows fail any check (the WHERE of `problems_select`, without the list)."""
+    p = Params()
+    where = _where(applicable_checks(checks, present), p)
+    return f"SELECT count(*) FROM {quote(source)} WHERE {where}", p.values
+
+
+def has_repeats_select(source: str) -> str:
+    """True when some (record_id, version) appears more than once in `source`."""
+    return f"""
+    SELECT count(*) > count(DISTINCT (record_id, coalesce(try_cast(version AS BIGINT), 1)))
+    FROM {quote(source)} WHERE record_id IS NOT NULL
+    """
+
+
 def problems_select(
     source: str, checks: Sequence[RowCheck], present: Collection[str]
 ) -> tuple[str, dict]:
