@@ -36,7 +36,7 @@ export_app = typer.Typer(help="Export data from the bureau.", no_args_is_help=Tr
 app.add_typer(furnisher_app, name="furnisher")
 app.add_typer(export_app, name="export")
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 HomeOption = Annotated[

@@ -60,8 +60,8 @@ def test_name_order_is_ignored():
 
 def _variants(rows):
     cols = ["identity_key", "subject_kind", "name_key", "date_of_birth", "national_id_scheme",
-            "national_id_token", "country"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+            "national_id_token", "country", "postcode"]  # fmt: skip
+    return pd.DataFrame([(*row, "100000") for row in rows], columns=cols)
 
 
 def test_name_and_birth_date_never_bridge_two_tokens():
@@ -91,6 +91,23 @@ def test_name_and_birth_date_join_the_single_token_subject():
     assert out.loc["k2", "cluster_key"] == out.loc["k1", "cluster_key"]
     assert out.loc["k2", "method"] == "name_dob"
     assert out.loc["k3", "cluster_key"] != out.loc["k1", "cluster_key"]
+
+
+def test_organisations_need_name_and_postcode():
+    cols = ["identity_key", "subject_kind", "name_key", "date_of_birth", "national_id_scheme",
+            "national_id_token", "country", "postcode"]  # fmt: skip
+    v = pd.DataFrame(
+        [
+            ("k1", "organisation", "sun trading", None, None, None, "IN", "400001"),
+            ("k2", "organisation", "sun trading", None, None, None, "IN", "400001"),
+            ("k3", "organisation", "sun trading", None, None, None, "IN", "560001"),
+            ("k4", "organisation", "sun trading", None, None, None, "IN", None),
+        ],
+        columns=cols,
+    )
+    out = linking.cluster_variants(v).set_index("identity_key")["cluster_key"]
+    assert out["k1"] == out["k2"]
+    assert len({out["k1"], out["k3"], out["k4"]}) == 3
 
 
 def test_subject_ids_are_stable_and_merges_redirect():

@@ -45,6 +45,8 @@ def identity_variants_sql(files_param: str = "$files") -> str:
                any_value(national_id_token) AS national_id_token,
                any_value(national_id_masked) AS national_id_masked,
                any_value(country) AS country,
+               any_value(regexp_replace(upper(coalesce(postcode, '')), '[^0-9A-Z]', '', 'g'))
+                   AS postcode,
                any_value(CASE WHEN subject_kind = 'person'
                     THEN {person_name_key_sql("given_name", "family_name")}
                     ELSE {org_name_key_sql("org_name")} END) AS name_key,

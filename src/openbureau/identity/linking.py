@@ -3,7 +3,7 @@
 Evidence, strongest first:
 1. the same validated national-ID token (scheme + HMAC of the number): one subject;
 2. a person's normalised name + exact date of birth, or an organisation's normalised name +
-   country: joins the token subject that uses it, but only when exactly one token subject does
+   country + postcode: joins the token subject that uses it, but only when exactly one token subject does
    (two different valid IDs are never bridged by a name: precision first);
 3. otherwise the variant stands alone.
 """
@@ -27,7 +27,7 @@ def cluster_variants(variants: pd.DataFrame) -> pd.DataFrame:
     """Add `cluster_key`, `name_key_full` and `method` to a frame of identity variants.
 
     Input columns: identity_key, subject_kind, name_key, date_of_birth, national_id_scheme,
-    national_id_token, country."""
+    national_id_token, country, postcode."""
     v = variants.copy()
     has_tok = v["national_id_token"].notna() & (v["national_id_token"] != "")
     v["tok"] = pd.Series(pd.NA, index=v.index, dtype="string")
@@ -44,8 +44,13 @@ def cluster_variants(variants: pd.DataFrame) -> pd.DataFrame:
     person_ok = is_person & named & dob.notna()
     v.loc[person_ok, "pk"] = "nd:" + v.loc[person_ok, "name_key"] + "|" + dob[person_ok]
     org_ok = ~is_person & named
+    # A firm's name is shared more often than a person's name and birth date: it needs its
+    # postcode too (a firm that moves without an ID on file is split, never mixed).
+    postcode = v["postcode"].fillna("").astype(str)
+    org_ok = org_ok & (postcode != "")
+    country = v["country"].fillna("").astype(str)
     v.loc[org_ok, "pk"] = (
-        "org:" + v.loc[org_ok, "name_key"] + "|" + v.loc[org_ok, "country"].fillna("").astype(str)
+        "org:" + v.loc[org_ok, "name_key"] + "|" + country[org_ok] + "|" + postcode[org_ok]
     )
 
     # For each name key, the token subjects that use it; attach only when there is exactly one.

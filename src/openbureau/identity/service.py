@@ -170,10 +170,10 @@ def export_links(bureau, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
-        rel = con.execute(
+        rel = con.sql(
             jobs.export_links_sql("$files", "$links"),
-            {"files": files, "links": str(bureau.lake.links_path)},
-        ).arrow()
+            params={"files": files, "links": str(bureau.lake.links_path)},
+        ).to_arrow_table()
     finally:
         con.close()
     import pyarrow.csv as pacsv  # noqa: PLC0415
