@@ -1,6 +1,7 @@
 """The pipeline benchmark: synth, ingest, resolve, score at N persons, stage by stage.
 
-Each stage runs as its own `openbureau` process so its peak memory is its own (os.wait4).
+Each stage runs as its own process; its peak memory is that of its process tree (workers
+included), sampled from /proc.
 Writes bench/out/pipeline-<persons>.json and rewrites the pipeline section of BENCHMARKS.md.
 
     uv run python bench/run.py [--persons 1000000] [--orgs 100000] [--no-write]
@@ -16,6 +17,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,21 +28,58 @@ BEGIN = "<!-- pipeline:begin -->"
 END = "<!-- pipeline:end -->"
 
 
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            statm = (entry / "statm").read_text().split()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+        rss[int(entry.name)] = int(statm[1]) * page
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total
+
+
 def run_stage(name: str, argv: list[str], env: dict[str, str]) -> dict:
-    """Run one stage; return wall seconds and the process's own peak RSS."""
+    """Run one stage; return wall seconds and the peak resident memory of its process tree
+    (worker processes included), sampled every 0.2 s."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     stdout = proc.stdout.read() if proc.stdout else b""
     _, status, usage = os.wait4(proc.pid, 0)
+    stop.set()
+    sampler.join()
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"stage {name} failed with exit {code}: {' '.join(argv)}")
-    print(f"{name:<10} {seconds:8.1f} s  peak {usage.ru_maxrss / 1024 / 1024:6.2f} GiB", flush=True)
+    peak_gib = max(peak[0], usage.ru_maxrss * 1024) / 2**30
+    print(f"{name:<10} {seconds:8.1f} s  peak {peak_gib:6.2f} GiB", flush=True)
     return {
         "stage": name,
         "seconds": round(seconds, 2),
-        "peak_rss_gib": round(usage.ru_maxrss / 1024 / 1024, 3),
+        "peak_rss_gib": round(peak_gib, 3),
         "stdout_tail": stdout.decode(errors="replace")[-2000:],
     }
 

@@ -35,22 +35,17 @@ class ResolveSummary:
 
 
 def _display_names(v: pd.DataFrame) -> pd.DataFrame:
+    """Per subject: its kind, the name its most-recorded variant carries, and a masked ID."""
     person = v["subject_kind"] == "person"
-    name = v["org_name"].fillna("").astype(str)
+    org_name = v["org_name"].fillna("").astype(str)
     full = v["given_name"].fillna("").astype(str) + " " + v["family_name"].fillna("").astype(str)
-    name = name.where(~person, full.str.strip())
-    out = v.assign(display_name=name).sort_values(
-        ["subject_id", "n_records"], ascending=[True, False]
-    )
-    first = out.groupby("subject_id").agg(
-        subject_kind=("subject_kind", "first"),
-        display_name=("display_name", "first"),
-        national_id_masked=(
-            "national_id_masked",
-            lambda s: s.dropna().iloc[0] if s.notna().any() else None,
-        ),
-    )
-    return first.reset_index()
+    named = v.assign(display_name=org_name.where(~person, full.str.strip()))
+    named = named.sort_values(["subject_id", "n_records"], ascending=[True, False])
+    first = named.drop_duplicates("subject_id")[["subject_id", "subject_kind", "display_name"]]
+    masked = named.dropna(subset=["national_id_masked"]).drop_duplicates("subject_id")
+    return first.merge(
+        masked[["subject_id", "national_id_masked"]], on="subject_id", how="left"
+    ).reset_index(drop=True)
 
 
 def resolve(bureau, *, progress: Progress | None = None) -> ResolveSummary:
