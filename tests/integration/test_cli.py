@@ -1,0 +1,72 @@
+"""The command line's contract: exit codes and messages a furnisher or operator relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from openbureau.cli import app
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def ob(home: Path, *args: str):
+    return runner.invoke(app, [*args, "--home", str(home)])
+
+
+def test_unknown_furnisher_kind_exits_2(tmp_path):
+    r = ob(tmp_path, "furnisher", "add", "x-1", "--kind", "astrologer", "--name", "X")
+    assert r.exit_code == 2
+    assert "astrologer" in r.output
+
+
+def test_a_prohibited_column_rejects_the_file_with_exit_2(tmp_path):
+    assert (
+        ob(tmp_path, "furnisher", "add", "court-01", "--kind", "court", "--name", "C").exit_code
+        == 0
+    )
+    bad = tmp_path / "bad.csv"
+    text = (EXAMPLES / "court_judgment.csv").read_text().splitlines()
+    bad.write_text("\n".join([text[0] + ",religion"] + [line + ",x" for line in text[1:]]) + "\n")
+    r = ob(tmp_path, "ingest", str(bad), "--furnisher", "court-01")
+    assert r.exit_code == 2
+    assert "prohibited category: religion (see docs/scope.md)" in r.output
+    assert not list((tmp_path / "lake" / "records").glob("*/*.parquet"))
+
+
+def test_examples_ingest_then_twice_is_a_no_op(tmp_path):
+    assert (
+        ob(tmp_path, "furnisher", "add", "court-01", "--kind", "court", "--name", "C").exit_code
+        == 0
+    )
+    path = str(EXAMPLES / "court_judgment.csv")
+    first = ob(tmp_path, "ingest", path, "--furnisher", "court-01")
+    assert first.exit_code == 0, first.output
+    assert '"status": "accepted"' in first.output
+    again = ob(tmp_path, "ingest", path, "--furnisher", "court-01")
+    assert again.exit_code == 0
+    assert "already ingested" in again.output
+    assert len(list((tmp_path / "lake" / "records").glob("*/*.parquet"))) == 1
+
+
+def test_stages_out_of_order_say_what_to_run_first(tmp_path):
+    r = ob(tmp_path, "resolve")
+    assert r.exit_code == 2
+    assert "run ingest first" in r.output
+    r = ob(tmp_path, "score", "--as-of", "2026-10-31")
+    assert r.exit_code == 2
+    assert "ingest" in r.output or "resolve" in r.output
+
+
+def test_a_bad_date_is_refused(tmp_path):
+    r = ob(tmp_path, "score", "--as-of", "2026-13-01")
+    assert r.exit_code != 0
+    assert "is not a date" in r.output
+
+
+def test_serve_refuses_a_public_address(tmp_path):
+    r = ob(tmp_path, "serve", "--host", "0.0.0.0")
+    assert r.exit_code == 2
+    assert "127.0.0.1" in r.output
