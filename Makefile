@@ -14,7 +14,8 @@ test: setup
 	$(UV) run pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(UV) run python bench/run.py
+	$(UV) run python bench/demo_timing.py --runs 3
+	$(UV) run python bench/run.py --persons 1000000
 
 lint: setup
 	$(UV) run ruff check src tests bench
