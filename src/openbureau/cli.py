@@ -34,7 +34,9 @@ app = typer.Typer(
 furnisher_app = typer.Typer(help="Register and list licensed furnishers.", no_args_is_help=True)
 export_app = typer.Typer(help="Export data from the bureau.", no_args_is_help=True)
 app.add_typer(furnisher_app, name="furnisher")
+audit_app = typer.Typer(help="Verify and checkpoint the audit chain.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+app.add_typer(audit_app, name="audit")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
@@ -244,6 +246,61 @@ def score(
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc), 2)
     console.print_json(json.dumps(_as_dict(summary), default=str))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A checkpoint file (from `audit checkpoint`) the log must still hold."),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(help="PEM public key of the checkpoint; default the home's own key."),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Check every entry of the audit chain. Exit status 1 names the first broken entry."""
+    from openbureau.audit.rules import InvalidCheckpoint
+    from openbureau.audit.service import (
+        SIGNING_KEY_FILE,
+        public_key_path,
+        verify,
+        verify_checkpoint,
+    )
+
+    bureau = _bureau(home)
+    anchor = None
+    if checkpoint is not None:
+        key_file = public_key or public_key_path(bureau.settings.keys_dir / SIGNING_KEY_FILE)
+        try:
+            anchor = verify_checkpoint(checkpoint.read_bytes(), key_file.read_bytes()).anchor
+        except (OSError, InvalidCheckpoint) as exc:
+            _fail(f"checkpoint {checkpoint} not accepted: {exc}")
+    result = verify(bureau.ledger, checkpoint=anchor)
+    if not result.ok:
+        _fail(
+            f"audit chain broken at seq {result.first_broken}: {result.reason} ({result.detail});"
+            f" {result.checked} entries before it verified"
+        )
+    console.print(
+        f"audit chain intact: {result.checked} entries checked, head seq {result.head_seq}"
+        f" hash {result.head_hash}" + (f", holds checkpoint seq {anchor.seq}" if anchor else "")
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(home: HomeOption = None) -> None:
+    """Verify the chain, then print a checkpoint of its last entry signed with the home's
+    Ed25519 key (made in HOME/keys on first use)."""
+    from openbureau.audit.service import SIGNING_KEY_FILE, ChainBroken, sign_checkpoint
+
+    bureau = _bureau(home)
+    try:
+        signed = sign_checkpoint(bureau.ledger, bureau.settings.keys_dir / SIGNING_KEY_FILE)
+    except ChainBroken as exc:
+        _fail(str(exc))
+    typer.echo(signed.to_json())
 
 
 @app.command()

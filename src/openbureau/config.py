@@ -54,5 +54,10 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     @property
+    def keys_dir(self) -> Path:
+        """Signing keys (the audit checkpoint key); private key files are mode 0600."""
+        return self.home / "keys"
+
+    @property
     def token_key_bytes(self) -> bytes:
         return self.token_key.encode()

@@ -24,9 +24,7 @@ def _commands(group, prefix: str = "") -> list[str]:
 
 def test_every_command_is_in_the_readme():
     commands = _commands(typer.main.get_command(app))
-    assert {"synth", "ingest", "resolve", "score", "serve", "demo", "export links"} <= set(
-        commands
-    )
+    assert {"synth", "ingest", "resolve", "score", "serve", "demo", "export links"} <= set(commands)
     missing = [c for c in commands if f"openbureau {c}" not in README]
     assert not missing, f"commands missing from README.md: {missing}"
 

@@ -154,9 +154,11 @@ def test_no_cluster_holds_two_tokens(rows):
         ]
     )
     out = linking.cluster_variants(v)
-    tokens_per_cluster = out.dropna(subset=["national_id_token"]).groupby("cluster_key")[
-        "national_id_token"
-    ].nunique()
+    tokens_per_cluster = (
+        out.dropna(subset=["national_id_token"])
+        .groupby("cluster_key")["national_id_token"]
+        .nunique()
+    )
     assert (tokens_per_cluster <= 1).all()
     # A variant without an ID joins a cluster only with a date of birth some ID holder there has.
     for _, cluster in out.groupby("cluster_key"):

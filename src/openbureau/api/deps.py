@@ -1,14 +1,17 @@
-"""Request dependencies as `Annotated` aliases: the bureau, the report date, a subject id."""
+"""Request dependencies as `Annotated` aliases: the bureau, the report date, a subject id,
+and the reader (who reads a file, and why: every read is written to the audit chain)."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from starlette.templating import Jinja2Templates
 
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
+from openbureau.audit.service import ANONYMOUS_LOCAL, VIEW_PURPOSE, record_reads
 from openbureau.bootstrap import Bureau
 
 
@@ -33,7 +36,35 @@ def get_templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who is reading people's files, and why."""
+
+    bureau: Bureau
+    actor: str
+    purpose: str
+
+    def record(self, action: str, subject_ids: list[str], **details: Any) -> None:
+        """Write one audit entry per subject read, before the response goes out: a read
+        that cannot be recorded is not served."""
+        record_reads(
+            self.bureau.ledger,
+            action=action,
+            subject_ids=subject_ids,
+            actor=self.actor,
+            purpose=self.purpose,
+            payload=details,
+            occurred_at=datetime.now(UTC),
+        )
+
+
+def get_reader(request: Request) -> Reader:
+    # Until API keys land every reader is the same anonymous, local one.
+    return Reader(request.app.state.bureau, ANONYMOUS_LOCAL, VIEW_PURPOSE)
+
+
 BureauDep = Annotated[Bureau, Depends(get_bureau)]
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 AsOfDep = Annotated[date, Depends(get_as_of)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 SubjectId = Annotated[

@@ -3,8 +3,8 @@
 Evidence, strongest first:
 1. the same validated national-ID token (scheme + HMAC of the number): one subject;
 2. a person's normalised name + exact date of birth, or an organisation's normalised name +
-   country + postcode: joins the token subject that uses it, but only when exactly one token subject does
-   (two different valid IDs are never bridged by a name: precision first);
+   country + postcode: joins the token subject that uses it, but only when exactly one token
+   subject does (two different valid IDs are never bridged by a name: precision first);
 3. otherwise the variant stands alone.
 """
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import insert, select, update
 
+from openbureau.audit import service as audit
 from openbureau.identity import jobs, linking
 from openbureau.progress import Progress, no_progress
 from openbureau.storage.lake import LINKS_SCHEMA
@@ -142,17 +143,32 @@ def _publish(bureau, clustered, keys, assigned, existing, merges, started_at) ->
                 .where(subject_keys.c.subject_id == old)
                 .values(subject_id=survivor)
             )
+            audit.append(
+                conn,
+                actor=audit.LOCAL_OPERATOR,
+                action="subject.merged",
+                subject_id=str(old),
+                purpose="identity-resolution",
+                payload={"merged_into": str(survivor)},
+                occurred_at=now,
+            )
+        details = {
+            "subjects": int(assigned["subject_id"].nunique()),
+            "new_subjects": len(new_ids),
+            "merges": len(merges),
+        }
         conn.execute(
             insert(runs).values(
-                stage="resolve",
-                started_at=started_at,
-                finished_at=now,
-                details={
-                    "subjects": int(assigned["subject_id"].nunique()),
-                    "new_subjects": len(new_ids),
-                    "merges": len(merges),
-                },
+                stage="resolve", started_at=started_at, finished_at=now, details=details
             )
+        )
+        audit.append(
+            conn,
+            actor=audit.LOCAL_OPERATOR,
+            action="resolve.published",
+            purpose="identity-resolution",
+            payload={**details, "keys_added": len(fresh_keys)},
+            occurred_at=now,
         )
 
 

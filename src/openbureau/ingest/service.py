@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import insert, select
 
+from openbureau.audit import service as audit
 from openbureau.catalogue.identifiers import SCHEMES
 from openbureau.catalogue.model import FURNISHER_KINDS
 from openbureau.ingest import nationalids, sql
@@ -43,6 +44,11 @@ from openbureau.storage.lake import record_schema
 from openbureau.storage.ledger import batches, furnishers
 
 _STEPS = 3  # read, validate, write
+#: What the audit chain keeps of a receipt: ids, checksum and counts, never row contents.
+_AUDITED_RECEIPT_FIELDS = (
+    "batch_id", "furnisher_id", "file_format", "checksum", "rows_total", "rows_accepted",
+    "rows_rejected", "rows_duplicate", "rejected_by_rule",
+)  # fmt: skip
 _ROW_GROUP_ROWS = 1 << 20
 
 
@@ -74,10 +80,19 @@ def add_furnisher(bureau, furnisher_id: str, kind: str, name: str) -> None:
             )
         ).first()
         if row is None:
+            now = datetime.now(UTC)
             conn.execute(
                 insert(furnishers).values(
-                    furnisher_id=furnisher_id, kind=kind, name=name, created_at=datetime.now(UTC)
+                    furnisher_id=furnisher_id, kind=kind, name=name, created_at=now
                 )
+            )
+            audit.append(
+                conn,
+                actor=audit.LOCAL_OPERATOR,
+                action="furnisher.add",
+                purpose="furnisher-licensing",
+                payload={"furnisher_id": furnisher_id, "kind": kind, "name": name},
+                occurred_at=now,
             )
         elif (row.kind, row.name) != (kind, name):
             raise FurnisherError(
@@ -340,8 +355,17 @@ def _reject(bureau, receipt: Receipt, refused: _Refused) -> None:
 
 def _store(bureau, receipt: Receipt) -> None:
     row = receipt.to_dict()
+    now = datetime.now(UTC)
     with bureau.ledger.begin() as conn:
-        conn.execute(insert(batches).values(**row, received_at=datetime.now(UTC)))
+        conn.execute(insert(batches).values(**row, received_at=now))
+        audit.append(
+            conn,
+            actor=f"furnisher:{receipt.furnisher_id}",
+            action=f"batch.{receipt.status}",
+            purpose="furnished-data-intake",
+            payload={k: row[k] for k in _AUDITED_RECEIPT_FIELDS},
+            occurred_at=now,
+        )
 
 
 def _furnisher_kind(bureau, furnisher_id: str) -> str | None:

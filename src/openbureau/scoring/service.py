@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert, select, update
 
+from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
 from openbureau.catalogue.model import CATALOGUE_VERSION
 from openbureau.features.jobs import build_features, outcomes
@@ -145,7 +146,16 @@ def _publish(
         for start in range(0, len(rows), _CHUNK):
             conn.execute(insert(scores), rows[start : start + _CHUNK])
             progress("publish", min(start + _CHUNK, len(rows)), len(rows))
-        conn.execute(insert(runs), [{**run_row, "finished_at": datetime.now(UTC)}])
+        finished_at = datetime.now(UTC)
+        conn.execute(insert(runs), [{**run_row, "finished_at": finished_at}])
+        audit.append(
+            conn,
+            actor=audit.LOCAL_OPERATOR,
+            action="scores.published",
+            purpose="score-publication",
+            payload={**run_row["details"], "rows": len(rows)},
+            occurred_at=finished_at,
+        )
 
 
 def score_population(

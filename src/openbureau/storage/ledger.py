@@ -1,12 +1,14 @@
 """The ledger: operational state the API serves (SQLAlchemy Core; SQLite by default).
 
-Tables are defined once here and created by `create_ledger`; every write goes through
+Tables are defined once here; Alembic migrations (storage/migrations) create and change them,
+and `create_ledger` brings a ledger to the newest revision. Every write goes through
 `engine.begin()` so a stage publishes all of its results or none."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     event,
 )
@@ -115,6 +118,26 @@ runs = Table(
     Column("details", JSON, nullable=False),
 )
 
+SEQ_TYPE = BigInteger().with_variant(Integer, "sqlite")
+
+#: The hash-chained audit log (see audit/rules.py): appended through `audit.service.append`
+#: only, never updated or deleted. `seq` is gapless, assigned by the appender; `payload` is
+#: the entry's canonical JSON text, exactly as hashed.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # 64-bit on PostgreSQL; on SQLite an INTEGER primary key is the rowid (64-bit anyway)
+    Column("seq", SEQ_TYPE, primary_key=True, autoincrement=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject_id", String(24), index=True),
+    Column("purpose", String(100)),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via engine
     cur = dbapi_conn.cursor()
@@ -126,9 +149,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercise
 
 
 def create_ledger(url: str) -> Engine:
-    """An engine on `url` with every table present (created if missing)."""
+    """An engine on `url` with the ledger migrated to the newest schema (Alembic)."""
+    from openbureau.storage.migrate import upgrade  # noqa: PLC0415 - alembic only when used
+
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    upgrade(engine)
     return engine

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from openbureau.api.deps import AsOfDep, BureauDep, TemplatesDep
+from openbureau.api.deps import AsOfDep, BureauDep, ReaderDep, TemplatesDep
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
 from openbureau.catalogue.model import CATALOGUE_VERSION
 from openbureau.reports.service import SubjectMerged, SubjectNotFound, build_report, list_subjects
@@ -56,8 +56,16 @@ def _error_page(
 
 
 @router.get("/", response_class=HTMLResponse, name="home")
-def home(request: Request, bureau: BureauDep, templates: TemplatesDep, as_of: AsOfDep):
+def home(
+    request: Request,
+    bureau: BureauDep,
+    templates: TemplatesDep,
+    as_of: AsOfDep,
+    reader: ReaderDep,
+):
     subjects = list_subjects(bureau, as_of, limit=10)
+    shown = [s.subject_id for s in subjects if s.score is not None]
+    reader.record("score.read", shown, as_of=as_of, channel="page:home")
     return templates.TemplateResponse(request, "index.html", {"subjects": subjects})
 
 
@@ -87,6 +95,7 @@ def subject_page(
     bureau: BureauDep,
     templates: TemplatesDep,
     as_of: AsOfDep,
+    reader: ReaderDep,
     merged_from: Annotated[str | None, Query(pattern=SUBJECT_ID_PATTERN)] = None,
 ) -> Response:
     if not re.fullmatch(SUBJECT_ID_PATTERN, subject_id):
@@ -113,6 +122,7 @@ def subject_page(
         if "as_of" in request.query_params:
             query["as_of"] = as_of.isoformat()
         return RedirectResponse(f"{target}?{urlencode(query)}", 307)
+    reader.record("report.read", [subject_id], as_of=as_of, channel="page")
     return templates.TemplateResponse(
         request, "subject.html", {"report": report, "merged_from": merged_from}
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openbureau.api.deps import AsOfDep, BureauDep, SubjectId
+from openbureau.api.deps import AsOfDep, BureauDep, ReaderDep, SubjectId
 from openbureau.api.problems import SUBJECT_PROBLEMS
 from openbureau.api.schemas import ReportPublic, ScorePublic
 from openbureau.reports.service import build_report, get_score
@@ -13,15 +13,25 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"], responses=SUBJECT_P
 
 
 @router.get("/{subject_id}/score", name="subject_score", summary="The subject's latest score")
-def read_score(subject_id: SubjectId, bureau: BureauDep, as_of: AsOfDep) -> ScorePublic:
+def read_score(
+    subject_id: SubjectId, bureau: BureauDep, as_of: AsOfDep, reader: ReaderDep
+) -> ScorePublic:
     """The newest score published on or before `as_of`: 300-900, the sub-score of each
-    pillar and the key reasons that hold it down, or "not scorable" with its reason."""
-    return get_score(bureau, subject_id, as_of)
+    pillar and the key reasons that hold it down, or "not scorable" with its reason.
+    Every read is written to the audit log."""
+    score = get_score(bureau, subject_id, as_of)
+    reader.record("score.read", [subject_id], as_of=as_of, channel="api")
+    return score
 
 
 @router.get("/{subject_id}/report", name="subject_report", summary="The subject's full report")
-def read_report(subject_id: SubjectId, bureau: BureauDep, as_of: AsOfDep) -> ReportPublic:
+def read_report(
+    subject_id: SubjectId, bureau: BureauDep, as_of: AsOfDep, reader: ReaderDep
+) -> ReportPublic:
     """Everything the bureau holds about the subject on `as_of`: identity as each source
     furnished it (national ids masked), every record with its source and expiry, accounts
-    with their 36-month payment grid, public and tax records, and the latest score."""
-    return build_report(bureau, subject_id, as_of)
+    with their 36-month payment grid, public and tax records, and the latest score.
+    Every read is written to the audit log."""
+    report = build_report(bureau, subject_id, as_of)
+    reader.record("report.read", [subject_id], as_of=as_of, channel="api")
+    return report
