@@ -20,9 +20,8 @@ from openbureau.config import Settings
 from openbureau.demo import run_demo
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import machine  # noqa: E402
+from run import machine, replace_section  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- demo:begin -->", "<!-- demo:end -->"
 
 
@@ -62,14 +61,7 @@ def main() -> None:
         *rows,
         END,
     ])  # fmt: skip
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Demo pipeline (target: 60 s or less)\n\n" + block + "\n"
-    path.write_text(text)
+    replace_section(BEGIN, END, block, heading="Demo pipeline (target: 60 s or less)")
 
 
 if __name__ == "__main__":

@@ -194,13 +194,19 @@ def write_benchmarks(result: dict) -> None:
             END,
         ]
     )
+    replace_section(BEGIN, END, block, heading="Pipeline")
+
+
+def replace_section(begin: str, end: str, block: str, heading: str) -> None:
+    """Put `block` (which starts with `begin` and ends with `end`) into BENCHMARKS.md in place
+    of the old one, or at the end under `heading` the first time."""
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
-        text = text.rstrip() + "\n\n## Pipeline\n\n" + block + "\n"
+        text = text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
     path.write_text(text)
 
 
