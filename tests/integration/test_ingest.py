@@ -376,7 +376,7 @@ def test_a_bad_checksum_quarantines_only_that_row(seeded, tmp_path):
             "column": "national_id",
             "rule": "national_id",
             "message": "CN-RIC: The number's checksum or check digit is invalid.",
-            "value": "1101**********0021",
+            "value": "****************21",
         }
     ]
     stored = pq.read_table(receipt.lake_path).column("row_number").to_pylist()
@@ -625,3 +625,36 @@ def test_scope_doc_names_every_prohibited_category_and_synonym():
         assert category in doc, category
         for synonym in synonyms:
             assert f"`{synonym}`" in doc, synonym
+
+
+def test_a_nested_jsonl_value_rejects_the_file(bank, tmp_path):
+    path = tmp_path / "nested.jsonl"
+    smuggled = dict(row(record_id="n-1"))
+    smuggled["address_line1"] = {"gps_latitude": 39.9, "religion": "x", "national_id": RIC}
+    path.write_text(json.dumps(row(record_id="n-0")) + "\n" + json.dumps(smuggled) + "\n")
+    with pytest.raises(FileRejected) as err:
+        ingest_file(bank, path, "bank-01")
+    assert err.value.receipt.error == (
+        "nested values are not accepted: address_line1 "
+        "(each field takes one plain value; see docs/formats.md)"
+    )
+    assert lake_records(bank) == []
+    assert RIC not in json.dumps([dict(r) for r in batch_rows(bank)], default=str)
+
+
+def test_a_nested_parquet_column_rejects_the_file(bank, tmp_path):
+    table = pa.table(
+        {
+            **{k: [v] for k, v in GOOD.items() if k != "address_line2"},
+            "address_line2": pa.array(
+                [{"latitude": 39.9, "contacts": "x"}],
+                pa.struct([("latitude", pa.float64()), ("contacts", pa.string())]),
+            ),
+        }
+    )
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(FileRejected) as err:
+        ingest_file(bank, path, "bank-01")
+    assert "nested values are not accepted: address_line2" in err.value.receipt.error
+    assert lake_records(bank) == []

@@ -75,8 +75,8 @@ def test_name_and_birth_date_never_bridge_two_tokens():
     out = linking.cluster_variants(v).set_index("identity_key")
     assert out.loc["k1", "cluster_key"] != out.loc["k2", "cluster_key"]
     # The id-less variant is ambiguous: it stays on its own rather than risk a mixed file.
-    assert out.loc["k3", "cluster_key"] not in (out.loc["k1", "cluster_key"],
-                                                  out.loc["k2", "cluster_key"])  # fmt: skip
+    assert out.loc["k3", "cluster_key"] == "id:k3"
+    assert out.loc["k3", "method"] == "identity_only"
 
 
 def test_name_and_birth_date_join_the_single_token_subject():
@@ -188,3 +188,52 @@ def test_every_key_belongs_to_one_cluster(rows):
     )
     keys = linking.cluster_keys(linking.cluster_variants(v))
     assert not keys["key"].duplicated().any()
+
+
+def test_id_less_variants_join_only_at_the_same_postcode():
+    cols = ["identity_key", "subject_kind", "name_key", "date_of_birth", "national_id_scheme",
+            "national_id_token", "country", "postcode"]  # fmt: skip
+    v = pd.DataFrame(
+        [
+            ("k1", "person", "wei zhang", "1980-01-02", None, None, "CN", "100000"),
+            ("k2", "person", "wei zhang", "1980-01-02", None, None, "CN", "100000"),
+            ("k3", "person", "wei zhang", "1980-01-02", None, None, "IN", "560001"),
+            ("k4", "person", "wei zhang", "1980-01-02", None, None, "CN", None),
+        ],
+        columns=cols,
+    )
+    out = linking.cluster_variants(v).set_index("identity_key")
+    assert out.loc["k1", "cluster_key"] == out.loc["k2", "cluster_key"]
+    assert len({out.loc[k, "cluster_key"] for k in ("k1", "k3", "k4")}) == 3
+    assert out.loc["k4", "method"] == "identity_only"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["wei zhang", "li na"]),
+            st.sampled_from(["1980-01-02", "1990-05-05"]),
+            st.sampled_from([None, "tokA", "tokB"]),
+            st.sampled_from(["100000", "560001", None]),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_an_id_less_cluster_never_spans_two_addresses(rows):
+    cols = ["identity_key", "subject_kind", "name_key", "date_of_birth", "national_id_scheme",
+            "national_id_token", "country", "postcode"]  # fmt: skip
+    v = pd.DataFrame(
+        [
+            (f"k{i}", "person", n, d, "CN-RIC" if t else None, t, "CN", pc)
+            for i, (n, d, t, pc) in enumerate(rows)
+        ],
+        columns=cols,
+    )
+    out = linking.cluster_variants(v)
+    for _, cluster in out.groupby("cluster_key"):
+        if cluster["national_id_token"].isna().all() and len(cluster) > 1:
+            assert cluster["postcode"].nunique(dropna=False) == 1
+            assert cluster["name_key"].nunique() == 1
+            assert cluster["date_of_birth"].nunique() == 1

@@ -200,8 +200,10 @@ def test_a_masked_invalid_id_never_shows_the_whole_value(scheme, value):
     raw = "".join(value.split())
     masked = mask_invalid(scheme, value)
     assert len(masked) == len(raw)
-    if raw.strip("*"):
-        assert masked != raw
+    # at most the last two characters are shown, and none of a short value
+    shown = len(masked) - masked.count("*") if raw.count("*") == 0 else None
+    if shown is not None:
+        assert shown <= (2 if len(raw) >= 10 else 0)
 
 
 @pytest.mark.parametrize("furnisher_id", ["bank-01", "court.beijing_1", "A"])

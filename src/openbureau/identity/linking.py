@@ -5,7 +5,9 @@ Evidence, strongest first:
 2. a person's normalised name + exact date of birth, or an organisation's normalised name +
    country + postcode: joins the token subject that uses it, but only when exactly one token
    subject does (two different valid IDs are never bridged by a name: precision first);
-3. otherwise the variant stands alone.
+3. ID-less variants that no single ID holder anchors join each other only on the name key plus
+   the same country and postcode (a name key two ID holders share joins nothing);
+4. otherwise the variant stands alone.
 """
 
 from __future__ import annotations
@@ -64,12 +66,17 @@ def cluster_variants(variants: pd.DataFrame) -> pd.DataFrame:
     no_tok = v["tok"].isna()
     via_pk = no_tok & attached.notna()
     v.loc[via_pk, "cluster_key"] = attached[via_pk]
-    alone_pk = no_tok & attached.isna() & v["pk"].notna()
-    v.loc[alone_pk, "cluster_key"] = v.loc[alone_pk, "pk"]
+    # Without an ID holder to anchor them, ID-less variants join only on the name key plus
+    # the same country and postcode; a name key two ID holders share anchors nobody.
+    ambiguous = v["pk"].isin(per_pk.index[per_pk["nunique"] > 1])
+    alone_pk = no_tok & attached.isna() & v["pk"].notna() & ~ambiguous & (postcode != "")
+    v.loc[alone_pk, "cluster_key"] = (
+        v.loc[alone_pk, "pk"] + "|" + country[alone_pk] + "|" + postcode[alone_pk]
+    )
     rest = v["cluster_key"].isna()
     v.loc[rest, "cluster_key"] = "id:" + v.loc[rest, "identity_key"]
-    v.loc[no_tok & v["pk"].notna() & is_person, "method"] = "name_dob"
-    v.loc[no_tok & v["pk"].notna() & ~is_person, "method"] = "org_name"
+    v.loc[no_tok & ~rest & is_person, "method"] = "name_dob"
+    v.loc[no_tok & ~rest & ~is_person, "method"] = "org_name"
     v.loc[rest, "method"] = "identity_only"
     v["match_probability"] = v["method"].map(MATCH_PROBABILITY)
     return v.drop(columns=["tok"])

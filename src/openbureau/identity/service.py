@@ -53,7 +53,8 @@ def resolve(bureau, *, progress: Progress | None = None) -> ResolveSummary:
     """Link every identity variant in the lake to a subject and publish the result.
 
     Subject ids, once issued, are kept: a key seen before maps to the same id, and when new
-    evidence joins two existing subjects the younger becomes a redirect (`merged_into`)."""
+    evidence joins two existing subjects the one tied to the cluster's own key survives and
+    the other becomes a redirect (`merged_into`)."""
     progress = progress or no_progress
     started = time.perf_counter()
     started_at = datetime.now(UTC)

@@ -29,19 +29,31 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[tu
                 row = next(csv.reader(fh), [])
             return [(name, "VARCHAR") for name in row]
         if fmt == "jsonl":
+            # A key's type is NESTED when any row gives it an object or a list.
             rows = con.execute(
-                "SELECT key, min(n) AS first FROM ("
-                " SELECT unnest(json_keys(json)) AS key, row_number() OVER () AS n"
+                "SELECT key, min(n) AS first,"
+                " bool_or(json_type(json, '$.\"' || key || '\"') IN ('OBJECT', 'ARRAY'))"
+                " FROM (SELECT unnest(json_keys(json)) AS key, json, row_number() OVER () AS n"
                 " FROM read_ndjson_objects(?)) GROUP BY key ORDER BY first",
                 [str(path)],
             ).fetchall()
-            return [(key, "VARCHAR") for key, _ in rows]
+            return [(key, "NESTED" if nested else "VARCHAR") for key, _, nested in rows]
         if fmt == "parquet":
             rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
             return [(r[0], r[1]) for r in rows]
     except (duckdb.Error, UnicodeDecodeError, csv.Error) as exc:
         raise ReadError(reader_error_message(fmt, str(exc))) from None
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def nested_columns(header: list[tuple[str, str]]) -> list[str]:
+    """Columns whose values are objects, lists or maps. The catalogue is flat: a nested value
+    could carry any field past the column checks (a prohibited one, a raw national id)."""
+    return [
+        name
+        for name, typ in header
+        if typ == "NESTED" or typ.startswith(("STRUCT", "MAP", "UNION")) or typ.endswith("]")
+    ]
 
 
 def load(

@@ -312,11 +312,21 @@ def check_and_token(
 
 
 def mask_invalid(scheme: str, value: str) -> str:
-    """A display form for an id that failed validation: never the whole value."""
+    """A display form for an id that failed validation: at most its last two characters
+    (none for a short value), so a mistyped number cannot be read back from quarantine."""
     raw = re.sub(r"\s+", "", value)
-    if scheme in identifiers.SCHEMES and len(raw) > 8:
-        return identifiers.mask(scheme, raw)
+    if len(raw) >= 10:
+        return "*" * (len(raw) - 2) + raw[-2:]
     return "*" * len(raw)
+
+
+def nested_values_message(columns: list[str]) -> str:
+    """File-level refusal of objects, lists or maps as values."""
+    return (
+        "nested values are not accepted: "
+        + ", ".join(columns)
+        + " (each field takes one plain value; see docs/formats.md)"
+    )
 
 
 def new_batch_id(now: datetime, suffix: str) -> str:

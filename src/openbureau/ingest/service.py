@@ -24,7 +24,7 @@ from openbureau.audit import service as audit
 from openbureau.catalogue.identifiers import SCHEMES
 from openbureau.catalogue.model import FURNISHER_KINDS
 from openbureau.ingest import nationalids, sql
-from openbureau.ingest.readers import ReadError, load, read_header
+from openbureau.ingest.readers import ReadError, load, nested_columns, read_header
 from openbureau.ingest.rules import (
     FileRejected,
     FurnisherError,
@@ -35,6 +35,7 @@ from openbureau.ingest.rules import (
     furnisher_id_problem,
     header_problems,
     licence_problems,
+    nested_values_message,
     new_batch_id,
     row_checks,
     unsupported_format_message,
@@ -164,6 +165,9 @@ def _load_and_check(
         problems = header_problems(names)
         if problems:
             raise _Refused("; ".join(problems))
+        nested = nested_columns(header)
+        if nested:
+            raise _Refused(nested_values_message(nested))
         table = load(con, path, fmt, header, column_specs())
     except ReadError as exc:
         raise _Refused(str(exc)) from None
