@@ -146,6 +146,8 @@ def furnisher_list(home: HomeOption = None) -> None:
 def _expand(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
+        if not p.exists():
+            _fail(f"no such file or folder: {p}", 2)
         if p.is_dir():
             out.extend(
                 sorted(

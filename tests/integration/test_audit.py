@@ -254,12 +254,16 @@ def test_every_read_of_a_file_appends_who_what_and_why(served, path, subject, ac
     assert audit.verify(bureau.ledger).ok
 
 
-def test_the_home_page_logs_each_score_it_shows(served):
+def test_the_home_page_logs_every_subject_it_lists(served):
     client, bureau = served
+    page = client.get("/")
+    page.raise_for_status()
     new = _new_entries(bureau, lambda: client.get("/").raise_for_status())
     shown = {e["subject_id"] for e in new}
     assert {e["action"] for e in new} == {"score.read"}
-    assert GOOD in shown and UNSCORED not in shown
+    # "not scorable" is a verdict on the file too: listed subjects without a score are logged.
+    assert GOOD in shown and UNSCORED in shown
+    assert all(subject_id in page.text for subject_id in shown)
 
 
 @pytest.mark.parametrize(

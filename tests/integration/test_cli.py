@@ -70,3 +70,14 @@ def test_serve_refuses_a_public_address(tmp_path):
     r = ob(tmp_path, "serve", "--host", "0.0.0.0")
     assert r.exit_code == 2
     assert "127.0.0.1" in r.output
+
+
+def test_a_missing_file_is_a_clean_error(tmp_path):
+    assert (
+        ob(tmp_path, "furnisher", "add", "court-01", "--kind", "court", "--name", "C").exit_code
+        == 0
+    )
+    r = ob(tmp_path, "ingest", str(tmp_path / "nope.csv"), "--furnisher", "court-01")
+    assert r.exit_code == 2
+    assert "no such file or folder" in r.output
+    assert "Traceback" not in r.output

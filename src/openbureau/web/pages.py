@@ -64,7 +64,8 @@ def home(
     reader: ReaderDep,
 ):
     subjects = list_subjects(bureau, as_of, limit=10)
-    shown = [s.subject_id for s in subjects if s.score is not None]
+    # A "not scorable" verdict is a read of the file too: every subject listed is logged.
+    shown = [s.subject_id for s in subjects]
     reader.record("score.read", shown, as_of=as_of, channel="page:home")
     return templates.TemplateResponse(request, "index.html", {"subjects": subjects})
 
