@@ -658,3 +658,21 @@ def test_a_nested_parquet_column_rejects_the_file(bank, tmp_path):
         ingest_file(bank, path, "bank-01")
     assert "nested values are not accepted: address_line2" in err.value.receipt.error
     assert lake_records(bank) == []
+
+
+def test_a_records_file_without_its_ledger_row_is_set_aside(bank, tmp_path):
+    # A crash between writing a batch's file and its ledger row leaves a file no batch owns.
+    first = ingest_file(bank, write_csv(tmp_path / "a.csv", rows(2)), "bank-01")
+    orphan = bank.lake.batch_path("bank-01", "b20990101T000000000000-dead00")
+    orphan.write_bytes(Path(first.lake_path).read_bytes())
+    assert len(bank.lake.furnisher_files("bank-01")) == 2
+
+    second = ingest_file(bank, write_csv(tmp_path / "b.csv", rows(2, prefix="later")), "bank-01")
+    assert second.status == "accepted"
+    assert not orphan.exists()
+    kept = bank.lake.root / "orphaned" / "furnisher=bank-01" / orphan.name
+    assert kept.exists(), "set aside, not deleted"
+    assert {Path(p).stem for p in map(str, bank.lake.furnisher_files("bank-01"))} == {
+        first.batch_id,
+        second.batch_id,
+    }

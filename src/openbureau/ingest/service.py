@@ -128,6 +128,7 @@ def ingest_file(
         raise FileRejected(receipt)
     if fmt is None:
         _reject(bureau, receipt, _Refused(unsupported_format_message(path.name)))
+    _set_aside_orphans(bureau, furnisher_id)
     earlier = _accepted_receipt(bureau, furnisher_id, receipt.checksum)
     if earlier is not None:
         earlier.file_name = path.name
@@ -253,6 +254,31 @@ def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[st
     receipt.rejected_by_rule = dict(
         con.execute("SELECT rule, count(*) FROM problems GROUP BY rule ORDER BY rule").fetchall()
     )
+
+
+def _set_aside_orphans(bureau, furnisher_id: str) -> list[Path]:
+    """Move records files that no accepted batch owns (left by a crash between writing the
+    file and its ledger row) out of the lake, to `lake/orphaned/`, before they can be read
+    or counted as duplicates. They are kept, not deleted, for an operator to inspect."""
+    files = bureau.lake.furnisher_files(furnisher_id)
+    if not files:
+        return []
+    with bureau.ledger.connect() as conn:
+        owned = set(
+            conn.execute(
+                select(batches.c.batch_id).where(
+                    batches.c.furnisher_id == furnisher_id, batches.c.status == "accepted"
+                )
+            ).scalars()
+        )
+    moved = []
+    for path in files:
+        if path.stem not in owned:
+            target = bureau.lake.root / "orphaned" / path.parent.name / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            moved.append(target)
+    return moved
 
 
 def _commit(con, bureau, receipt: Receipt, present: list[str]) -> None:
