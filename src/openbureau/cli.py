@@ -80,15 +80,22 @@ def _fail(message: str, code: int = 1) -> None:
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option(help="Folder to write the furnisher files into.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write the furnisher files into (default HOME/synth)."),
+    ] = None,
     persons: Annotated[int, typer.Option(min=1, help="Number of persons.")] = 20_000,
     orgs: Annotated[int, typer.Option(min=0, help="Number of organisations.")] = 2_000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 1,
     noise: Annotated[str, typer.Option(help="Identity noise: default or high.")] = "default",
     file_format: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+    home: HomeOption = None,
 ) -> None:
     """Write a synthetic population's furnisher files (truth kept apart in OUT/truth)."""
     from openbureau.synth.service import generate_population
+
+    if out is None:
+        out = (Settings(home=home) if home is not None else Settings()).home / "synth"
 
     if noise not in ("default", "high"):
         _fail("--noise must be default or high", 2)

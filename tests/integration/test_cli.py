@@ -81,3 +81,10 @@ def test_a_missing_file_is_a_clean_error(tmp_path):
     assert r.exit_code == 2
     assert "no such file or folder" in r.output
     assert "Traceback" not in r.output
+
+
+def test_synth_writes_into_the_home_by_default(tmp_path):
+    r = ob(tmp_path, "synth", "--persons", "40", "--orgs", "4", "--seed", "2")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "synth" / "furnishers.csv").exists()
+    assert list((tmp_path / "synth" / "files").glob("*/*.csv"))
