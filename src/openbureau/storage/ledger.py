@@ -118,6 +118,25 @@ runs = Table(
     Column("details", JSON, nullable=False),
 )
 
+#: Identity review queue: pairs of identity variants scored between the two thresholds, and
+#: the operator's decision (same / different), which later runs obey and learn from.
+review_pairs = Table(
+    "review_pairs",
+    metadata,
+    Column("pair_id", String(40), primary_key=True),
+    Column("variant_l", String(40), nullable=False),
+    Column("variant_r", String(40), nullable=False),
+    Column("subject_l", String(24)),
+    Column("subject_r", String(24)),
+    Column("match_probability", Float, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    # open | same | different
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(200)),
+)
+
 SEQ_TYPE = BigInteger().with_variant(Integer, "sqlite")
 
 #: The hash-chained audit log (see audit/rules.py): appended through `audit.service.append`
