@@ -160,7 +160,7 @@ def test_an_entry_that_cannot_be_stored_faithfully_is_refused(bureau, changes, m
 
 
 def test_a_merge_and_a_resolve_run_are_logged(bureau):
-    from openbureau.identity.service import _publish
+    from openbureau.identity.publish import publish
 
     with bureau.ledger.begin() as conn:
         conn.execute(
@@ -170,8 +170,9 @@ def test_a_merge_and_a_resolve_run_are_logged(bureau):
                 for s in ("S-OLD", "S-KEEP")
             ],
         )
-    clustered = pd.DataFrame(
+    everything = pd.DataFrame(
         {
+            "identity_key": ["k1"],
             "subject_id": ["S-KEEP"],
             "subject_kind": ["person"],
             "org_name": [None],
@@ -179,22 +180,33 @@ def test_a_merge_and_a_resolve_run_are_logged(bureau):
             "family_name": ["Li"],
             "n_records": [2],
             "national_id_masked": [None],
+            "id_key": [None],
+            "name_key": ["li wei"],
+            "dob": [None],
         }
     )
-    keys = pd.DataFrame({"cluster_key": ["c1", "c1"], "key": ["k-old", "k-keep"]})
-    assigned = pd.DataFrame({"cluster_key": ["c1"], "subject_id": ["S-KEEP"], "new": [False]})
-    existing = pd.DataFrame({"key": ["k-old", "k-keep"], "subject_id": ["S-OLD", "S-KEEP"]})
-    merges = pd.DataFrame({"subject_id": ["S-OLD"], "survivor": ["S-KEEP"]})
-    _publish(bureau, clustered, keys, assigned, existing, merges, NOW)
+    merges = pd.DataFrame({"old": ["S-OLD"], "survivor": ["S-KEEP"]})
+    no_pairs = pd.DataFrame(columns=["identity_key_l", "identity_key_r", "match_probability"])
+    publish(
+        bureau,
+        everything=everything,
+        merges=merges,
+        splits=pd.DataFrame(columns=["old", "new"]),
+        candidates=no_pairs,
+        started_at=NOW,
+        mode="full",
+    )
     merged, run = entries(bureau)
     assert (merged["action"], merged["subject_id"]) == ("subject.merged", "S-OLD")
     assert json.loads(merged["payload"]) == {"merged_into": "S-KEEP"}
     assert run["action"] == "resolve.published" and run["subject_id"] is None
     assert json.loads(run["payload"]) == {
+        "mode": "full",
         "subjects": 1,
         "new_subjects": 0,
         "merges": 1,
-        "keys_added": 0,
+        "splits": 0,
+        "review_open": 0,
     }
 
 

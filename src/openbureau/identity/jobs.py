@@ -32,27 +32,43 @@ def org_name_key_sql(name: str) -> str:
     return f"(CASE WHEN {stripped} = '' THEN {no_cjk} ELSE {stripped} END)"
 
 
-def identity_variants_sql(files_param: str = "$files") -> str:
-    """One row per identity variant in the lake, with its name key and record count."""
+def linkage_input_sql(files_param: str = "$files") -> str:
+    """One row per identity variant (distinct `identity_key`) in the given record files, with
+    the normalised columns the linkage models compare. Names are folded here; their canonical
+    spelling (`names.canonical_part`) is added in Python over the distinct folded words."""
+    postcode = "nullif(regexp_replace(upper(coalesce(postcode, '')), '[^0-9A-Z]', '', 'g'), '')"
     return f"""
-        SELECT identity_key,
-               any_value(subject_kind) AS subject_kind,
-               any_value(given_name) AS given_name,
-               any_value(family_name) AS family_name,
-               any_value(org_name) AS org_name,
-               any_value(date_of_birth) AS date_of_birth,
-               any_value(national_id_scheme) AS national_id_scheme,
-               any_value(national_id_token) AS national_id_token,
-               any_value(national_id_masked) AS national_id_masked,
-               any_value(country) AS country,
-               any_value(regexp_replace(upper(coalesce(postcode, '')), '[^0-9A-Z]', '', 'g'))
-                   AS postcode,
-               any_value(CASE WHEN subject_kind = 'person'
+        WITH v AS (
+            SELECT identity_key,
+                   any_value(subject_kind) AS subject_kind,
+                   any_value(given_name) AS given_name,
+                   any_value(family_name) AS family_name,
+                   any_value(org_name) AS org_name,
+                   any_value(CAST(date_of_birth AS VARCHAR)) AS dob,
+                   any_value(national_id_scheme) AS national_id_scheme,
+                   any_value(national_id_token) AS national_id_token,
+                   any_value(national_id_masked) AS national_id_masked,
+                   any_value(country) AS country,
+                   any_value({postcode}) AS postcode,
+                   any_value(nullif({_fold("city")}, '')) AS city,
+                   any_value(nullif({_fold("address_line1")}, '')) AS street,
+                   count(*) AS n_records
+            FROM read_parquet({files_param})
+            GROUP BY identity_key
+        )
+        SELECT *,
+               CASE WHEN national_id_token IS NOT NULL
+                    THEN national_id_scheme || ':' || national_id_token END AS id_key,
+               CASE WHEN subject_kind = 'person'
                     THEN {person_name_key_sql("given_name", "family_name")}
-                    ELSE {org_name_key_sql("org_name")} END) AS name_key,
-               count(*) AS n_records
-        FROM read_parquet({files_param})
-        GROUP BY identity_key
+                    ELSE {org_name_key_sql("org_name")} END AS name_key,
+               {_fold("given_name")} AS given_f,
+               {_fold("family_name")} AS family_f,
+               substr(dob, 1, 4) AS dob_year,
+               CASE WHEN dob IS NOT NULL THEN substr(dob, 1, 4) || '-'
+                    || least(substr(dob, 6, 2), substr(dob, 9, 2)) || '-'
+                    || greatest(substr(dob, 6, 2), substr(dob, 9, 2)) END AS dob_norm
+        FROM v
     """
 
 

@@ -1,104 +1,108 @@
-"""The first matcher's clustering, over a frame of identity variants (pure: no I/O).
+"""From scored pairs to subjects, over plain frames (no I/O).
 
-Evidence, strongest first:
-1. the same validated national-ID token (scheme + HMAC of the number): one subject;
-2. a person's normalised name + exact date of birth, or an organisation's normalised name +
-   country + postcode: joins the token subject that uses it, but only when exactly one token
-   subject does (two different valid IDs are never bridged by a name: precision first);
-3. ID-less variants that no single ID holder anchors join each other only on the name key plus
-   the same country and postcode (a name key two ID holders share joins nothing);
-4. otherwise the variant stands alone.
-"""
+1. `guard_pairs` drops every pair the mixed-file guard forbids outright: two different IDs of
+   one scheme, birth dates further apart than a typo or a day/month exchange, an operator's
+   "different" decision.
+2. `cluster` joins variants along the pairs at or above the upper threshold. Components with
+   no conflict inside are taken whole; a component that would hold a conflict through a chain
+   of links (A-B-C where A and C disagree) is re-clustered strongest link first by
+   `rules.guarded_clusters`, which never joins two groups that disagree.
+3. `assign_subjects` maps clusters to subject ids, keeping every id already issued: a cluster
+   keeps the id most of its known variants carry; other ids it absorbs become redirects
+   (merges); an old subject whose variants now sit in several clusters keeps its id in the
+   largest part and the rest get new ids (a split)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 
+import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-MATCH_PROBABILITY = {
-    "national_id": 1.0,
-    "name_dob": 0.98,
-    "org_name": 0.95,
-    "identity_only": 1.0,
-}
+from openbureau.identity.rules import dobs_compatible, guarded_clusters
 
 
-def cluster_variants(variants: pd.DataFrame) -> pd.DataFrame:
-    """Add `cluster_key`, `name_key_full` and `method` to a frame of identity variants.
+def guard_pairs(pairs: pd.DataFrame, variants: pd.DataFrame, cannot_link: set) -> pd.DataFrame:
+    """`pairs` without those the guard forbids. `variants` is indexed by identity_key with
+    columns national_id_scheme, id_key, dob; `cannot_link` holds (key, key) pairs, sorted."""
+    if pairs.empty:
+        return pairs
+    left = variants.loc[pairs["identity_key_l"], ["national_id_scheme", "id_key", "dob"]]
+    right = variants.loc[pairs["identity_key_r"], ["national_id_scheme", "id_key", "dob"]]
+    ls, rs = left["national_id_scheme"].to_numpy(), right["national_id_scheme"].to_numpy()
+    lk, rk = left["id_key"].to_numpy(), right["id_key"].to_numpy()
+    both = pd.notna(lk) & pd.notna(rk)
+    id_conflict = both & (ls == rs) & (lk != rk)
+    ld, rd = left["dob"].to_numpy(), right["dob"].to_numpy()
+    differ = pd.notna(ld) & pd.notna(rd) & (ld != rd)
+    dob_conflict = np.zeros(len(pairs), dtype=bool)
+    idx = np.flatnonzero(differ)
+    dob_conflict[idx] = [not dobs_compatible(ld[i], rd[i]) for i in idx]
+    keep = ~(id_conflict | dob_conflict)
+    if cannot_link:
+        lo = np.minimum(pairs["identity_key_l"].to_numpy(), pairs["identity_key_r"].to_numpy())
+        hi = np.maximum(pairs["identity_key_l"].to_numpy(), pairs["identity_key_r"].to_numpy())
+        keep &= np.array([(a, b) not in cannot_link for a, b in zip(lo, hi, strict=True)])
+    return pairs[keep]
 
-    Input columns: identity_key, subject_kind, name_key, date_of_birth, national_id_scheme,
-    national_id_token, country, postcode."""
-    v = variants.copy()
-    has_tok = v["national_id_token"].notna() & (v["national_id_token"] != "")
-    v["tok"] = pd.Series(pd.NA, index=v.index, dtype="string")
-    v.loc[has_tok, "tok"] = (
-        "tok:"
-        + v.loc[has_tok, "national_id_scheme"].astype(str)
-        + ":"
-        + v.loc[has_tok, "national_id_token"].astype(str)
+
+def cluster(
+    variants: pd.DataFrame, links: pd.DataFrame, cannot_link: set | frozenset = frozenset()
+) -> pd.Series:
+    """Cluster label (an identity_key of the cluster) for every variant. `variants` is indexed
+    by identity_key (columns national_id_scheme, id_key, dob); `links` are guarded pairs at or
+    above the upper threshold (identity_key_l, identity_key_r, match_probability)."""
+    keys = variants.index.to_numpy()
+    pos = pd.Series(np.arange(len(keys)), index=variants.index)
+    i = pos.loc[links["identity_key_l"]].to_numpy()
+    j = pos.loc[links["identity_key_r"]].to_numpy()
+    n = len(keys)
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    frame = pd.DataFrame(
+        {
+            "comp": comp,
+            "scheme": variants["national_id_scheme"].to_numpy(),
+            "id_key": variants["id_key"].to_numpy(),
+            "dob": variants["dob"].to_numpy(),
+        }
     )
-    is_person = v["subject_kind"] == "person"
-    dob = v["date_of_birth"].astype("string")
-    named = v["name_key"].fillna("") != ""
-    v["pk"] = pd.Series(pd.NA, index=v.index, dtype="string")
-    person_ok = is_person & named & dob.notna()
-    v.loc[person_ok, "pk"] = "nd:" + v.loc[person_ok, "name_key"] + "|" + dob[person_ok]
-    org_ok = ~is_person & named
-    # A firm's name is shared more often than a person's name and birth date: it needs its
-    # postcode too (a firm that moves without an ID on file is split, never mixed).
-    postcode = v["postcode"].fillna("").astype(str)
-    org_ok = org_ok & (postcode != "")
-    country = v["country"].fillna("").astype(str)
-    v.loc[org_ok, "pk"] = (
-        "org:" + v.loc[org_ok, "name_key"] + "|" + country[org_ok] + "|" + postcode[org_ok]
-    )
-
-    # For each name key, the token subjects that use it; attach only when there is exactly one.
-    both = v[v["tok"].notna() & v["pk"].notna()][["pk", "tok"]].drop_duplicates()
-    per_pk = both.groupby("pk")["tok"].agg(["nunique", "first"])
-    unique_tok = per_pk.loc[per_pk["nunique"] == 1, "first"]
-    attached = v["pk"].map(unique_tok)
-
-    v["cluster_key"] = v["tok"]
-    v["method"] = "national_id"
-    no_tok = v["tok"].isna()
-    via_pk = no_tok & attached.notna()
-    v.loc[via_pk, "cluster_key"] = attached[via_pk]
-    # Without an ID holder to anchor them, ID-less variants join only on the name key plus
-    # the same country and postcode; a name key two ID holders share anchors nobody.
-    ambiguous = v["pk"].isin(per_pk.index[per_pk["nunique"] > 1])
-    alone_pk = no_tok & attached.isna() & v["pk"].notna() & ~ambiguous & (postcode != "")
-    v.loc[alone_pk, "cluster_key"] = (
-        v.loc[alone_pk, "pk"] + "|" + country[alone_pk] + "|" + postcode[alone_pk]
-    )
-    rest = v["cluster_key"].isna()
-    v.loc[rest, "cluster_key"] = "id:" + v.loc[rest, "identity_key"]
-    v.loc[no_tok & ~rest & is_person, "method"] = "name_dob"
-    v.loc[no_tok & ~rest & ~is_person, "method"] = "org_name"
-    v.loc[rest, "method"] = "identity_only"
-    v["match_probability"] = v["method"].map(MATCH_PROBABILITY)
-    return v.drop(columns=["tok"])
-
-
-def cluster_keys(clustered: pd.DataFrame) -> pd.DataFrame:
-    """Every key that identifies each cluster: its own key plus the name keys it absorbed.
-
-    Columns: cluster_key, key, primary (True for the cluster's own key)."""
-    own = pd.DataFrame({"cluster_key": clustered["cluster_key"], "key": clustered["cluster_key"]})
-    own = own.drop_duplicates()
-    absorbed = clustered[clustered["pk"].notna()][["cluster_key", "pk"]].rename(
-        columns={"pk": "key"}
-    )
-    absorbed = absorbed.drop_duplicates()
-    # A name key shared by several clusters (two ID holders with one name and birth date)
-    # identifies none of them; a key that is some cluster's own key belongs to that cluster.
-    holders = absorbed.groupby("key")["cluster_key"].transform("nunique")
-    absorbed = absorbed[(holders == 1) & ~absorbed["key"].isin(own["key"])]
-    keys = pd.concat([own, absorbed], ignore_index=True)
-    keys["primary"] = keys["cluster_key"] == keys["key"]
-    return keys
+    ids = frame.dropna(subset=["id_key"]).groupby(["comp", "scheme"])["id_key"].nunique()
+    suspect = set(ids[ids > 1].index.get_level_values(0))
+    dobs = frame.dropna(subset=["dob"]).groupby("comp")["dob"].nunique()
+    suspect |= set(dobs[dobs > 1].index)
+    cannot_pos = {tuple(sorted((pos[a], pos[b]))) for a, b in cannot_link if a in pos and b in pos}
+    suspect |= {comp[a] for a, _ in cannot_pos}
+    label = comp.astype(np.int64).copy()
+    if suspect:
+        edge_comp = comp[i] if len(i) else np.array([], dtype=np.int64)
+        offset = int(comp.max()) + 1
+        for c in suspect:
+            members = np.flatnonzero(comp == c)
+            local = {m: k for k, m in enumerate(members)}
+            sel = np.flatnonzero(edge_comp == c)
+            edges = [
+                (local[i[e]], local[j[e]], float(links["match_probability"].iat[e])) for e in sel
+            ]
+            tokens = [
+                {frame["scheme"].iat[m]: frame["id_key"].iat[m]}
+                if pd.notna(frame["id_key"].iat[m])
+                else {}
+                for m in members
+            ]
+            births = [
+                frame["dob"].iat[m] if pd.notna(frame["dob"].iat[m]) else None for m in members
+            ]
+            cl = {(local[a], local[b]) for a, b in cannot_pos if a in local and b in local}
+            sub = guarded_clusters(tokens, births, edges, cl)
+            label[members] = offset + np.asarray(sub, dtype=np.int64)
+            offset += len(members)
+    # name each cluster by its smallest identity key: stable whatever the numbering
+    named = pd.Series(keys, index=keys).groupby(label).transform("min")
+    return pd.Series(named.to_numpy(), index=variants.index, name="cluster")
 
 
 def subject_id_for(secret: bytes, cluster_key: str) -> str:
@@ -108,29 +112,41 @@ def subject_id_for(secret: bytes, cluster_key: str) -> str:
 
 
 def assign_subjects(
-    keys: pd.DataFrame, existing: pd.DataFrame, secret: bytes
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Map each cluster to a subject id, reusing ids already issued.
+    clusters: pd.Series, previous: pd.Series, secret: bytes
+) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """Subject id per variant, given each variant's cluster and its previous subject
+    (`previous`, identity_key -> subject_id, for variants linked before).
 
-    `existing` has columns key, subject_id (the ledger's subject_keys). Returns
-    (cluster_key -> subject_id frame, merges frame of old subject_id -> survivor)."""
-    hits = keys.merge(existing, on="key", how="left")
-    found = hits[hits["subject_id"].notna()].sort_values(
-        ["cluster_key", "primary", "subject_id"], ascending=[True, False, True]
+    Returns (subject_id per variant, merges [old, survivor], splits [old, new])."""
+    frame = pd.DataFrame({"cluster": clusters})
+    frame["previous"] = previous.reindex(frame.index)
+    known = frame.dropna(subset=["previous"])
+    votes = known.groupby(["cluster", "previous"]).size().rename("n").reset_index()
+    # each old subject goes to the cluster holding most of its variants (ties: lowest key)...
+    votes = votes.sort_values(["previous", "n", "cluster"], ascending=[True, False, True])
+    home = votes.drop_duplicates("previous")
+    # ...and each cluster keeps the oldest-looking (lowest) id among those that chose it
+    home = home.sort_values(["cluster", "n", "previous"], ascending=[True, False, True])
+    keep = home.drop_duplicates("cluster").set_index("cluster")["previous"]
+    survivor_of = frame["cluster"].map(keep)
+    fresh = survivor_of.isna()
+    new_ids = {c: subject_id_for(secret, c) for c in frame.loc[fresh, "cluster"].unique()}
+    subject = survivor_of.where(~fresh, frame["cluster"].map(new_ids))
+    absorbed = home[~home["previous"].isin(keep.to_numpy())]
+    merges = pd.DataFrame(
+        {
+            "old": absorbed["previous"].to_numpy(),
+            "survivor": absorbed["cluster"].map(keep).to_numpy(),
+        }
     )
-    survivor = found.groupby("cluster_key")["subject_id"].first()
-    clusters = pd.Series(keys["cluster_key"].unique(), name="cluster_key")
-    assigned = clusters.to_frame().merge(
-        survivor.rename("subject_id"), left_on="cluster_key", right_index=True, how="left"
-    )
-    fresh = assigned["subject_id"].isna()
-    assigned.loc[fresh, "subject_id"] = [
-        subject_id_for(secret, k) for k in assigned.loc[fresh, "cluster_key"]
-    ]
-    assigned["new"] = fresh
-    merged = found.merge(
-        assigned[["cluster_key", "subject_id"]].rename(columns={"subject_id": "survivor"}),
-        on="cluster_key",
-    )
-    merges = merged[merged["subject_id"] != merged["survivor"]][["subject_id", "survivor"]]
-    return assigned, merges.drop_duplicates()
+    # an old subject with variants outside its home cluster was split
+    moved = votes.merge(home[["previous", "cluster"]], on="previous", suffixes=("", "_home"))
+    moved = moved[moved["cluster"] != moved["cluster_home"]]
+    splits = pd.DataFrame(
+        {
+            "old": moved["previous"].to_numpy(),
+            "new": moved["cluster"].map(lambda c: keep.get(c, new_ids.get(c))).to_numpy(),
+        }
+    ).drop_duplicates()
+    merges = merges[merges["old"] != merges["survivor"]].dropna()
+    return subject.rename("subject_id"), merges.reset_index(drop=True), splits

@@ -1,176 +1,264 @@
-"""Use cases: `resolve` (link the lake's identities to subjects) and `export_links`."""
+"""Use cases: `resolve` (link furnished identities to subjects, incrementally by default) and
+`export_links`. Review decisions live in `review.py`; ledger publishing in `publish.py`."""
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
-from sqlalchemy import insert, select, update
 
-from openbureau.audit import service as audit
-from openbureau.identity import jobs, linking
+from openbureau.identity import jobs, linker, linking, publish, review, state
 from openbureau.progress import Progress, no_progress
-from openbureau.storage.lake import LINKS_SCHEMA
-from openbureau.storage.ledger import runs, subject_keys, subjects
 
-_CHUNK = 50_000
+KINDS = ("person", "organisation")
+#: Pairs at or above link automatically; between LOWER and UPPER they go to review.
+UPPER_THRESHOLD = 0.95
+LOWER_THRESHOLD = 0.6
+#: Fewer variants of a kind than this and the shipped model is used instead of training.
+MIN_TRAINING_VARIANTS = 2_000
 
 
 @dataclass(frozen=True)
 class ResolveSummary:
+    mode: str  # full | incremental | up-to-date
+    files_read: int
     variants: int
+    new_variants: int
     subjects: int
     new_subjects: int
     merged_subjects: int
-    links_by_method: dict[str, int]
-    seconds: float
+    split_subjects: int
+    review_open: int
+    links_by_method: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _display_names(v: pd.DataFrame) -> pd.DataFrame:
-    """Per subject: its kind, the name its most-recorded variant carries, and a masked ID."""
-    person = v["subject_kind"] == "person"
-    org_name = v["org_name"].fillna("").astype(str)
-    full = v["given_name"].fillna("").astype(str) + " " + v["family_name"].fillna("").astype(str)
-    named = v.assign(display_name=org_name.where(~person, full.str.strip()))
-    named = named.sort_values(["subject_id", "n_records"], ascending=[True, False])
-    first = named.drop_duplicates("subject_id")[["subject_id", "subject_kind", "display_name"]]
-    masked = named.dropna(subset=["national_id_masked"]).drop_duplicates("subject_id")
-    return first.merge(
-        masked[["subject_id", "national_id_masked"]], on="subject_id", how="left"
-    ).reset_index(drop=True)
+def _read_variants(con, files: list[Path]) -> pd.DataFrame:
+    frame = con.execute(jobs.linkage_input_sql("$files"), {"files": [str(f) for f in files]}).df()
+    return linker.add_canonical_names(frame)
 
 
-def resolve(bureau, *, progress: Progress | None = None) -> ResolveSummary:
-    """Link every identity variant in the lake to a subject and publish the result.
+def _decided(bureau) -> tuple[pd.DataFrame, set[tuple[str, str]]]:
+    """Operators' decisions: "same" pairs as links of probability 1, "different" as
+    cannot-link constraints."""
+    decisions = review.decisions(bureau)
+    same = decisions[decisions["status"] == "same"]
+    links = pd.DataFrame(
+        {
+            "identity_key_l": same["variant_l"].to_numpy(),
+            "identity_key_r": same["variant_r"].to_numpy(),
+            "match_probability": 1.0,
+            "match_weight": float("inf"),
+        }
+    )
+    different = decisions[decisions["status"] == "different"]
+    cannot = {
+        (min(a, b), max(a, b))
+        for a, b in zip(different["variant_l"], different["variant_r"], strict=True)
+    }
+    return links, cannot
 
-    Subject ids, once issued, are kept: a key seen before maps to the same id, and when new
-    evidence joins two existing subjects the one tied to the cluster's own key survives and
-    the other becomes a redirect (`merged_into`)."""
+
+def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> ResolveSummary:
+    """Link the lake's identity variants to subjects and publish the result.
+
+    Incremental by default: only record files not resolved before are read, and their new
+    variants are scored against the known ones (and each other) with the stored models.
+    `full=True`, or a first run, retrains both models and relinks every variant. Subject ids
+    are stable either way (`linking.assign_subjects`)."""
     progress = progress or no_progress
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    files = [str(p) for p in bureau.lake.record_files()]
+    lake = bureau.lake
+    files = lake.record_files()
     if not files:
-        raise FileNotFoundError(
-            f"the lake at {bureau.lake.root} holds no records: run ingest first"
-        )
-    progress("resolve: read identities", 0, 4)
+        raise FileNotFoundError(f"the lake at {lake.root} holds no records: run ingest first")
+    known, resolved = state.read_state(lake)
+    models = {k: state.load_model(lake, k) for k in KINDS}
+    incremental = not full and len(known) > 0 and all(models.values())
+    same, cannot = _decided(bureau)
+    reopen = _pending(known, same, cannot) if incremental else (set(), set())
+    todo = (
+        [f for f in files if state.relative(lake, [f])[0] not in resolved] if incremental else files
+    )
+    if incremental and not todo and not any(reopen):
+        return _summary("up-to-date", 0, known, 0, publish.Outcome.empty(), 0, started)
+
     con = duckdb.connect()
     try:
-        variants = con.execute(jobs.identity_variants_sql("$files"), {"files": files}).df()
+        steps = 6
+        progress("resolve: read identities", 0, steps)
+        read = _read_variants(con, todo) if todo else known.iloc[:0]
+        new = read[~read["identity_key"].isin(known["identity_key"])] if incremental else read
+        progress("resolve: train and score pairs", 1, steps)
+        pairs = []
+        for kind in KINDS:
+            fresh = new[new["subject_kind"] == kind]
+            if not incremental:
+                if fresh.empty:
+                    continue
+                models[kind] = _train_or_default(con, fresh, kind)
+                pairs.append(linker.predict_within(con, fresh, models[kind]))
+                continue
+            base = known[known["subject_kind"] == kind]
+            reopened = base[base["subject_id"].isin(reopen[1])]
+            pairs.append(linker.predict_within(con, pd.concat([fresh, reopened]), models[kind]))
+            pairs.append(linker.predict_between(con, fresh, base, models[kind]))
     finally:
         con.close()
-    progress("resolve: cluster", 1, 4)
-    clustered = linking.cluster_variants(variants)
-    keys = linking.cluster_keys(clustered)
-    with bureau.ledger.connect() as conn:
-        existing = pd.DataFrame(
-            conn.execute(select(subject_keys.c.key, subject_keys.c.subject_id)).all(),
-            columns=["key", "subject_id"],
-        )
-    assigned, merges = linking.assign_subjects(keys, existing, bureau.settings.token_key_bytes)
-    clustered = clustered.merge(assigned[["cluster_key", "subject_id"]], on="cluster_key")
-    progress("resolve: publish", 2, 4)
-
-    links = pa.Table.from_pandas(
-        clustered[["identity_key", "subject_id", "match_probability", "method"]],
-        schema=LINKS_SCHEMA,
-        preserve_index=False,
+    pairs = pd.concat(pairs, ignore_index=True) if pairs else linker._empty_pairs()
+    progress("resolve: cluster", 2, steps)
+    if incremental:
+        universe, previous, pairs = _incremental_universe(known, new, pairs, *reopen)
+    else:
+        universe = new
+        previous = known.set_index("identity_key")["subject_id"] if len(known) else pd.Series()
+    indexed = universe.set_index("identity_key")
+    same = same[
+        same["identity_key_l"].isin(indexed.index) & same["identity_key_r"].isin(indexed.index)
+    ]
+    pairs = pd.concat([pairs, same], ignore_index=True)
+    guarded = linking.guard_pairs(pairs, indexed, cannot)
+    auto = guarded[guarded["match_probability"] >= UPPER_THRESHOLD]
+    clusters = linking.cluster(indexed, auto, cannot)
+    subject, merges, splits = linking.assign_subjects(
+        clusters, previous, bureau.settings.token_key_bytes
     )
-    path = bureau.lake.links_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".links.staged-{os.getpid()}.parquet")
-    bureau.lake.write_table_atomic(links, staged)
+    linked = indexed.assign(subject_id=subject)
+    linked["match_probability"], linked["method"] = _how_linked(linked, auto, same)
+    linked = linked.reset_index()
+    candidates = guarded[
+        (guarded["match_probability"] >= LOWER_THRESHOLD)
+        & (guarded["match_probability"] < UPPER_THRESHOLD)
+    ]
+    progress("resolve: publish", 4, steps)
+    if incremental:
+        rest = known[~known["identity_key"].isin(linked["identity_key"])].copy()
+        redirect = dict(zip(merges["old"], merges["survivor"], strict=True))
+        rest["subject_id"] = rest["subject_id"].replace(redirect)
+        everything = pd.concat([rest, linked], ignore_index=True)
+        resolved_now = resolved | set(state.relative(lake, todo))
+    else:
+        everything = linked
+        resolved_now = set(state.relative(lake, files))
+        for kind in KINDS:
+            if models[kind] is not None:
+                state.save_model(lake, kind, models[kind])
+    staged = state.stage_state(lake, everything, resolved_now, str(os.getpid()))
     try:
-        _publish(bureau, clustered, keys, assigned, existing, merges, started_at)
+        outcome = publish.publish(
+            bureau,
+            everything=everything,
+            merges=merges,
+            splits=splits,
+            candidates=candidates,
+            started_at=started_at,
+            mode="incremental" if incremental else "full",
+        )
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    os.replace(staged, path)
-    progress("resolve: done", 4, 4)
-    summary = ResolveSummary(
-        variants=len(clustered),
-        subjects=int(assigned["subject_id"].nunique()),
-        new_subjects=int(assigned["new"].sum()),
-        merged_subjects=len(merges),
-        links_by_method={k: int(n) for k, n in clustered["method"].value_counts().items()},
+    state.commit_state(lake, staged)
+    progress("resolve: done", steps, steps)
+    mode = "incremental" if incremental else "full"
+    return _summary(mode, len(todo), everything, len(new), outcome, len(splits), started)
+
+
+def _pending(known: pd.DataFrame, same: pd.DataFrame, cannot: set) -> tuple[set, set]:
+    """Subjects an operator's decision has not reached yet: (subjects to join because a
+    "same" pair spans two of them, subjects to re-cluster because a "different" pair sits
+    inside one)."""
+    subject = known.set_index("identity_key")["subject_id"]
+    join: set[str] = set()
+    for a, b in zip(same["identity_key_l"], same["identity_key_r"], strict=True):
+        if a in subject.index and b in subject.index and subject[a] != subject[b]:
+            join |= {subject[a], subject[b]}
+    split = {
+        subject[a]
+        for a, b in cannot
+        if a in subject.index and b in subject.index and subject[a] == subject[b]
+    }
+    return join, split
+
+
+def _incremental_universe(
+    known: pd.DataFrame, new: pd.DataFrame, pairs: pd.DataFrame, join: set, split: set
+):
+    """The part of the graph this run can change: the new variants, and every variant of each
+    known subject they were scored against or a decision names. A subject is held together
+    by links of probability 1 (so new evidence joins or leaves it whole), except one an
+    operator said holds two different identities: that one was re-scored and re-clusters."""
+    touched_keys = (set(pairs["identity_key_l"]) | set(pairs["identity_key_r"])) - set(
+        new["identity_key"]
+    )
+    touched = set(known[known["identity_key"].isin(touched_keys)]["subject_id"]) | join | split
+    members = known[known["subject_id"].isin(touched)]
+    held_members = members[~members["subject_id"].isin(split)]
+    anchors = held_members.groupby("subject_id")["identity_key"].min().rename("anchor")
+    star = held_members.merge(anchors, left_on="subject_id", right_index=True)
+    star = star[star["identity_key"] != star["anchor"]]
+    held = pd.DataFrame(
+        {
+            "identity_key_l": star["anchor"].to_numpy(),
+            "identity_key_r": star["identity_key"].to_numpy(),
+            "match_probability": 1.0,
+            "match_weight": float("inf"),
+        }
+    )
+    universe = pd.concat([members.drop(columns=["subject_id"]), new], ignore_index=True)
+    previous = members.set_index("identity_key")["subject_id"]
+    return universe, previous, pd.concat([pairs, held], ignore_index=True)
+
+
+def _train_or_default(con, frame: pd.DataFrame, kind: str) -> dict:
+    """Train on the lake's own variants when there are enough of them; a young bureau uses
+    the parameters shipped with OpenBureau (trained on the synthetic population)."""
+    if len(frame) >= MIN_TRAINING_VARIANTS:
+        return linker.train(con, frame, kind)
+    return linker.default_model(kind)
+
+
+def _how_linked(linked: pd.DataFrame, auto: pd.DataFrame, same: pd.DataFrame):
+    """Per variant: the strongest automatic link it holds, and how it was linked."""
+    ends = pd.concat(
+        [
+            auto[["identity_key_l", "match_probability"]].rename(columns={"identity_key_l": "k"}),
+            auto[["identity_key_r", "match_probability"]].rename(columns={"identity_key_r": "k"}),
+        ]
+    )
+    best = ends.groupby("k")["match_probability"].max()
+    prob = best.reindex(linked.index).fillna(1.0).to_numpy()
+    decided = set(same["identity_key_l"]) | set(same["identity_key_r"])
+    method = [
+        "review" if k in decided else ("splink" if k in best.index else "alone")
+        for k in linked.index
+    ]
+    return prob, method
+
+
+def _summary(mode, files_read, everything, n_new, outcome, n_splits, started) -> ResolveSummary:
+    method = everything["method"] if len(everything) else pd.Series(dtype=str)
+    return ResolveSummary(
+        mode=mode,
+        files_read=files_read,
+        variants=len(everything),
+        new_variants=n_new,
+        subjects=int(everything["subject_id"].nunique()) if len(everything) else 0,
+        new_subjects=outcome.new_subjects,
+        merged_subjects=outcome.merges,
+        split_subjects=n_splits,
+        review_open=outcome.review_open,
+        links_by_method={str(k): int(n) for k, n in method.value_counts().items()},
         seconds=round(time.perf_counter() - started, 3),
     )
-    return summary
-
-
-def _publish(bureau, clustered, keys, assigned, existing, merges, started_at) -> None:
-    now = datetime.now(UTC)
-    names = _display_names(clustered)
-    new_ids = set(assigned.loc[assigned["new"], "subject_id"])
-    new_rows = names[names["subject_id"].isin(new_ids)]
-    key_rows = keys.merge(assigned[["cluster_key", "subject_id"]], on="cluster_key")[
-        ["key", "subject_id"]
-    ]
-    known = set(existing["key"])
-    fresh_keys = key_rows[~key_rows["key"].isin(known)]
-    with bureau.ledger.begin() as conn:
-        records = [
-            {
-                "subject_id": r.subject_id,
-                "subject_kind": r.subject_kind,
-                "display_name": r.display_name or "(no name)",
-                "national_id_masked": r.national_id_masked,
-                "created_at": now,
-                "merged_into": None,
-            }
-            for r in new_rows.itertuples(index=False)
-        ]
-        for i in range(0, len(records), _CHUNK):
-            conn.execute(insert(subjects), records[i : i + _CHUNK])
-        kr = fresh_keys.to_dict("records")
-        for i in range(0, len(kr), _CHUNK):
-            conn.execute(insert(subject_keys), kr[i : i + _CHUNK])
-        for old, survivor in merges.itertuples(index=False):
-            conn.execute(
-                update(subjects).where(subjects.c.subject_id == old).values(merged_into=survivor)
-            )
-            conn.execute(
-                update(subject_keys)
-                .where(subject_keys.c.subject_id == old)
-                .values(subject_id=survivor)
-            )
-            audit.append(
-                conn,
-                actor=audit.LOCAL_OPERATOR,
-                action="subject.merged",
-                subject_id=str(old),
-                purpose="identity-resolution",
-                payload={"merged_into": str(survivor)},
-                occurred_at=now,
-            )
-        details = {
-            "subjects": int(assigned["subject_id"].nunique()),
-            "new_subjects": len(new_ids),
-            "merges": len(merges),
-        }
-        conn.execute(
-            insert(runs).values(
-                stage="resolve", started_at=started_at, finished_at=now, details=details
-            )
-        )
-        audit.append(
-            conn,
-            actor=audit.LOCAL_OPERATOR,
-            action="resolve.published",
-            purpose="identity-resolution",
-            payload={**details, "keys_added": len(fresh_keys)},
-            occurred_at=now,
-        )
 
 
 def export_links(bureau, out: Path) -> int:
