@@ -37,6 +37,10 @@ app.add_typer(furnisher_app, name="furnisher")
 audit_app = typer.Typer(help="Verify and checkpoint the audit chain.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
+parties_app = typer.Typer(help="Register and list parties.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(parties_app, name="parties")
+app.add_typer(keys_app, name="keys")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
@@ -312,11 +316,110 @@ def audit_checkpoint(home: HomeOption = None) -> None:
     typer.echo(signed.to_json())
 
 
+@parties_app.command("add")
+def parties_add(
+    party_id: Annotated[str, typer.Argument(help="Party id, e.g. lender-01.")],
+    kind: Annotated[str, typer.Option(help="furnisher, lender, landlord, insurer, ...")],
+    name: Annotated[str, typer.Option(help="Legal name.")],
+    furnisher: Annotated[
+        str | None, typer.Option(help="The registered furnisher this party sends data as.")
+    ] = None,
+    subject: Annotated[str | None, typer.Option(help="For kind subject: its subject id.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Register a party: a furnisher, a relying party, an operator, an auditor or a subject."""
+    from openbureau.access.service import AccessError, add_party
+    from openbureau.audit.service import LOCAL_OPERATOR
+
+    try:
+        add_party(
+            _bureau(home).ledger,
+            party_id,
+            kind,
+            name,
+            furnisher_id=furnisher,
+            subject_id=subject,
+            actor=LOCAL_OPERATOR,
+            now=_now(),
+        )
+    except AccessError as exc:
+        _fail(str(exc), 2)
+    console.print(f"party {party_id} ({kind}) registered")
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@parties_app.command("list")
+def parties_list(home: HomeOption = None) -> None:
+    """List the registered parties."""
+    from openbureau.access.service import list_parties
+
+    table = Table("id", "kind", "name", "furnisher", "subject")
+    for p in list_parties(_bureau(home).ledger):
+        table.add_row(p["party_id"], p["kind"], p["name"], p["furnisher_id"], p["subject_id"])
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    party: Annotated[str, typer.Option(help="The party the key belongs to.")],
+    role: Annotated[str, typer.Option(help="furnisher, inquirer, subject, operator, auditor.")],
+    home: HomeOption = None,
+) -> None:
+    """Create an API key and print it once: the bureau keeps only its hash."""
+    from openbureau.access.service import AccessError, create_key
+    from openbureau.audit.service import LOCAL_OPERATOR
+
+    try:
+        key = create_key(_bureau(home).ledger, party, role, actor=LOCAL_OPERATOR, now=_now())
+    except AccessError as exc:
+        _fail(str(exc), 2)
+    err_console.print(
+        f"key {key.key_id} for {key.party_id} ({key.role}); shown once, store it now:"
+    )
+    typer.echo(key.text)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (the 16 hex digits after obk_).")],
+    home: HomeOption = None,
+) -> None:
+    """Revoke a key: it stops working at once."""
+    from openbureau.access.service import AccessError, revoke_key
+    from openbureau.audit.service import LOCAL_OPERATOR
+
+    try:
+        changed = revoke_key(_bureau(home).ledger, key_id, actor=LOCAL_OPERATOR, now=_now())
+    except AccessError as exc:
+        _fail(str(exc), 2)
+    console.print(f"key {key_id} " + ("revoked" if changed else "was already revoked"))
+
+
+@keys_app.command("list")
+def keys_list(home: HomeOption = None) -> None:
+    """List every key (id, party, role, created, revoked); never a secret."""
+    from openbureau.access.service import list_keys
+
+    table = Table("key id", "party", "role", "created", "revoked")
+    for k in list_keys(_bureau(home).ledger):
+        revoked = k["revoked_at"].isoformat(timespec="seconds") if k["revoked_at"] else ""
+        table.add_row(
+            k["key_id"], k["party_id"], k["role"], k["created_at"].isoformat("T", "seconds"),
+            revoked,
+        )  # fmt: skip
+    console.print(table)
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind (127.0.0.1 only for now).")] = (
-        "127.0.0.1"
-    ),
+    host: Annotated[
+        str, typer.Option(help="Address to bind; off loopback, put TLS in front.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     home: HomeOption = None,
 ) -> None:
@@ -349,6 +452,10 @@ def demo(
         )
     except ValueError as exc:
         _fail(str(exc), 2)
+    console.print(
+        f"Operator console key (shown once; sign in at http://127.0.0.1:{port}/login):\n"
+        f"  {result.operator_key}"
+    )
     console.print("Report pages of three example subjects:")
     for label, subject_id in result.examples.items():
         console.print(f"  {label}: http://127.0.0.1:{port}/subjects/{subject_id}")

@@ -11,11 +11,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from openbureau.api.deps import ConsoleLoginRequired
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
 from openbureau.api.routes import health, subjects
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
-from openbureau.web import pages
+from openbureau.web import console, pages
 
 
 def create_app(settings: Settings, *, today: Callable[[], date] = date.today) -> FastAPI:
@@ -38,6 +39,8 @@ def create_app(settings: Settings, *, today: Callable[[], date] = date.today) ->
     app.include_router(health.router)
     app.include_router(subjects.router)
     app.include_router(pages.router)
+    app.include_router(console.router)
+    app.add_exception_handler(ConsoleLoginRequired, console.login_redirect)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.mount(
         "/docs-assets",
