@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from openbureau.api.deps import ConsoleLoginRequired
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
-from openbureau.api.routes import health, subjects
+from openbureau.api.routes import batches, health, subjects
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
 from openbureau.web import console, pages
@@ -38,6 +38,7 @@ def create_app(settings: Settings, *, today: Callable[[], date] = date.today) ->
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(subjects.router)
+    app.include_router(batches.router)
     app.include_router(pages.router)
     app.include_router(console.router)
     app.add_exception_handler(ConsoleLoginRequired, console.login_redirect)

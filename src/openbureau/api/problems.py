@@ -27,22 +27,22 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
-def _problem_doc(description: str) -> dict[str, Any]:
+def problem_doc(description: str) -> dict[str, Any]:
     return {"model": Problem, "description": description, "content": {MEDIA_TYPE: {}}}
 
 
 #: `responses=` for OpenAPI on every route that needs a key.
 KEY_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: _problem_doc("No API key, or one that is malformed, unknown or revoked."),
-    403: _problem_doc("The key's role does not allow this request; `detail` says why."),
+    401: problem_doc("No API key, or one that is malformed, unknown or revoked."),
+    403: problem_doc("The key's role does not allow this request; `detail` says why."),
 }
 
 #: `responses=` for OpenAPI on routes about one subject.
 SUBJECT_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **KEY_PROBLEMS,
-    307: _problem_doc("The subject was merged: follow Location to the surviving subject."),
-    404: _problem_doc("No such subject (or no score published yet)."),
-    422: _problem_doc("Malformed subject id or query parameter."),
+    307: problem_doc("The subject was merged: follow Location to the surviving subject."),
+    404: problem_doc("No such subject (or no score published yet)."),
+    422: problem_doc("Malformed subject id or query parameter."),
 }
 
 
