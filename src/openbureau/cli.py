@@ -41,6 +41,12 @@ parties_app = typer.Typer(help="Register and list parties.", no_args_is_help=Tru
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(parties_app, name="parties")
 app.add_typer(keys_app, name="keys")
+consent_app = typer.Typer(
+    help="Record and revoke subjects' consents from signed forms.", no_args_is_help=True
+)
+outbox_app = typer.Typer(help="Notices owed to subjects.", no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+app.add_typer(outbox_app, name="outbox")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
@@ -413,6 +419,97 @@ def keys_list(home: HomeOption = None) -> None:
             revoked,
         )  # fmt: skip
     console.print(table)
+
+
+@consent_app.command("grant")
+def consent_grant(
+    subject: Annotated[str, typer.Option(help="The subject who signed the form.")],
+    party: Annotated[str, typer.Option(help="The party the subject consents to.")],
+    purpose: Annotated[str, typer.Option(help="employment or tenancy.")],
+    until: Annotated[str, typer.Option(help="Last day the consent holds, YYYY-MM-DD.")],
+    form: Annotated[str, typer.Option(help="Reference of the signed consent form.")],
+    home: HomeOption = None,
+) -> None:
+    """Record a consent the subject gave on a signed form."""
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.inquiries.consents import ConsentError, grant_consent
+    from openbureau.reports.service import SubjectNotFound
+
+    try:
+        given = grant_consent(
+            _bureau(home).ledger, subject, party, purpose, _parse_date(until),
+            evidence=f"signed-form:{form}", actor=LOCAL_OPERATOR, now=_now(),
+        )  # fmt: skip
+    except (ConsentError, SubjectNotFound) as exc:
+        _fail(str(exc), 2)
+    console.print(f"consent {given.consent_id}: {subject} -> {party} for {purpose} until {until}")
+
+
+@consent_app.command("revoke")
+def consent_revoke(
+    consent_id: Annotated[str, typer.Argument(help="The consent id.")],
+    home: HomeOption = None,
+) -> None:
+    """Revoke a consent at once (on the subject's instruction)."""
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.inquiries.consents import ConsentNotFound, revoke_consent
+
+    try:
+        revoke_consent(
+            _bureau(home).ledger, consent_id, subject_id=None, actor=LOCAL_OPERATOR, now=_now()
+        )
+    except ConsentNotFound as exc:
+        _fail(str(exc), 2)
+    console.print(f"consent {consent_id} revoked")
+
+
+@consent_app.command("list")
+def consent_list(
+    subject: Annotated[str, typer.Option(help="The subject.")], home: HomeOption = None
+) -> None:
+    """Every consent a subject gave, revoked ones included."""
+    from openbureau.inquiries.consents import list_consents
+    from openbureau.reports.service import SubjectNotFound
+
+    try:
+        found = list_consents(_bureau(home).ledger, subject)
+    except SubjectNotFound as exc:
+        _fail(str(exc), 2)
+    table = Table("consent", "party", "purpose", "valid until", "evidence", "revoked")
+    for c in found:
+        revoked = c.revoked_at.isoformat(timespec="seconds") if c.revoked_at else ""
+        table.add_row(
+            c.consent_id, c.party_id, c.purpose, c.valid_until.isoformat(), c.evidence, revoked
+        )
+    console.print(table)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    show_all: Annotated[bool, typer.Option("--all", help="Delivered notices too.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Notices owed to subjects (one per inquiry), oldest first, as JSON lines."""
+    from openbureau.inquiries.outbox import list_notices
+
+    for notice in list_notices(_bureau(home).ledger, pending_only=not show_all):
+        typer.echo(json.dumps(notice, default=str, sort_keys=True))
+
+
+@outbox_app.command("delivered")
+def outbox_delivered(
+    notice_ids: Annotated[list[str], typer.Argument(help="Ids of the notices delivered.")],
+    home: HomeOption = None,
+) -> None:
+    """Mark notices delivered (audited)."""
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.inquiries.outbox import mark_delivered
+
+    try:
+        done = mark_delivered(_bureau(home).ledger, notice_ids, actor=LOCAL_OPERATOR, now=_now())
+    except KeyError as exc:
+        _fail(f"no notice {exc.args[0]!r} in the outbox", 2)
+    console.print(f"{len(done)} notice(s) marked delivered")
 
 
 @app.command()
