@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from openbureau.api.deps import ConsoleLoginRequired
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
-from openbureau.api.routes import batches, consents, health, inquiries, subjects
+from openbureau.api.routes import audit, batches, consents, health, inquiries, subjects
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
 from openbureau.web import console, pages
@@ -53,6 +53,7 @@ def create_app(
     app.include_router(batches.router)
     app.include_router(inquiries.router)
     app.include_router(consents.router)
+    app.include_router(audit.router)
     app.include_router(pages.router)
     app.include_router(console.router)
     app.add_exception_handler(ConsoleLoginRequired, console.login_redirect)
