@@ -467,7 +467,7 @@ def consent_revoke(
 def consent_list(
     subject: Annotated[str, typer.Option(help="The subject.")], home: HomeOption = None
 ) -> None:
-    """Every consent a subject gave, revoked ones included."""
+    """Every consent a subject gave, revoked ones included, as JSON lines."""
     from openbureau.inquiries.consents import list_consents
     from openbureau.reports.service import SubjectNotFound
 
@@ -475,13 +475,8 @@ def consent_list(
         found = list_consents(_bureau(home).ledger, subject)
     except SubjectNotFound as exc:
         _fail(str(exc), 2)
-    table = Table("consent", "party", "purpose", "valid until", "evidence", "revoked")
     for c in found:
-        revoked = c.revoked_at.isoformat(timespec="seconds") if c.revoked_at else ""
-        table.add_row(
-            c.consent_id, c.party_id, c.purpose, c.valid_until.isoformat(), c.evidence, revoked
-        )
-    console.print(table)
+        typer.echo(c.model_dump_json())
 
 
 @outbox_app.command("list")
