@@ -275,6 +275,7 @@ def test_own_request_is_for_the_subject_and_its_own_file_only(client, keys):
     body = _ask(client, me, "own_request", subject_id=GOOD).json()
     assert body["records"] is not None and body["hard"] is False
     assert _ask(client, me, "own_request", subject_id=THIN).status_code == 403
+    assert _ask(client, me, "own_request", subject_id="S999999").status_code == 403
     assert _ask(client, me, "credit_application", subject_id=GOOD).status_code == 403
     assert _ask(client, keys["lender-1"], "own_request", subject_id=GOOD).status_code == 403
     assert _ask(client, keys["ops-1"], "court_order", subject_id=GOOD).status_code == 403

@@ -52,8 +52,12 @@ def make_inquiry(
     refusal = purpose_refusal(purpose, caller.party_kind)
     if refusal:
         raise InquiryRefused(refusal)
+    own = purpose == "own_request"
+    if own and subject_id is not None and subject_id != caller.subject_id:
+        # refused before any lookup: a subject's key learns nothing of other files
+        raise InquiryRefused("own_request is only for the subject's own file")
     subject, matched_by = _subject(bureau, subject_id, identity)
-    if purpose == "own_request" and caller.subject_id != subject:
+    if own and caller.subject_id != subject:
         raise InquiryRefused("own_request is only for the subject's own file")
     if PURPOSES[purpose].needs_consent:
         reason = consent_store.consent_refusal_for(
