@@ -8,12 +8,10 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,7 +21,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from openbureau.bootstrap import Bureau, build_bureau
+from openbureau import cli_access, cli_identity
+from openbureau.cli_support import HomeOption, console, err_console
+from openbureau.cli_support import bureau_for as _bureau
+from openbureau.cli_support import fail as _fail
+from openbureau.cli_support import parse_date as _parse_date
 from openbureau.config import Settings
 
 app = typer.Typer(
@@ -37,21 +39,9 @@ app.add_typer(furnisher_app, name="furnisher")
 audit_app = typer.Typer(help="Verify and checkpoint the audit chain.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
-review_app = typer.Typer(help="Decide pairs the matcher was unsure of.", no_args_is_help=True)
-app.add_typer(review_app, name="review")
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True)
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Data folder (default $OPENBUREAU_HOME or ./.openbureau)."),
-]
-
-
-def _bureau(home: Path | None) -> Bureau:
-    settings = Settings(home=home) if home is not None else Settings()
-    return build_bureau(settings)
+# parties, keys, consent and outbox (cli_access.py); the identity review queue (cli_identity.py)
+cli_access.register(app)
+cli_identity.register(app)
 
 
 @contextmanager
@@ -73,11 +63,6 @@ def progress_bars() -> Iterator:
             bars.update(tasks[label], completed=completed, total=total)
 
         yield report
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -225,77 +210,6 @@ def resolve(
     console.print_json(json.dumps(summary.to_dict()))
 
 
-@review_app.command("list")
-def review_list(
-    limit: Annotated[int, typer.Option(min=1, help="Most pairs to show.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
-    home: HomeOption = None,
-) -> None:
-    """Pairs the matcher was unsure of, waiting for an operator's decision."""
-    from openbureau.identity import review
-
-    bureau = _bureau(home)
-    pairs = review.open_pairs(bureau, limit)
-    if as_json:
-        console.print_json(json.dumps(pairs, default=str))
-        return
-    table = Table(title=f"{review.count_open(bureau)} open pairs (showing {len(pairs)})")
-    for col in ("pair", "probability", "left", "right"):
-        table.add_column(col)
-    for p in pairs:
-        table.add_row(
-            p["pair_id"],
-            f"{p['match_probability']:.3f}",
-            _side(p["evidence"]["left"]),
-            _side(p["evidence"]["right"]),
-        )
-    console.print(table)
-
-
-def _side(e: dict) -> str:
-    name = e.get("org_name") or " ".join(
-        x for x in (e.get("given_name"), e.get("family_name")) if x
-    )
-    parts = [name, e.get("dob"), e.get("national_id_masked"), e.get("postcode"), e.get("city")]
-    return "\n".join(str(x) for x in parts if x)
-
-
-@review_app.command("decide")
-def review_decide(
-    pair: Annotated[str, typer.Argument(help="The pair id from `review list`.")],
-    decision: Annotated[str, typer.Argument(help="same or different.")],
-    operator: Annotated[
-        str, typer.Option(help="Who decides (for the audit log).")
-    ] = "operator-local",
-    home: HomeOption = None,
-) -> None:
-    """Decide whether a pair is one identity; the next `resolve` applies it."""
-    from openbureau.identity import review
-
-    try:
-        out = review.decide(_bureau(home), pair, decision, actor=operator)
-    except review.ReviewError as exc:
-        _fail(str(exc), 2)
-    console.print_json(json.dumps(out))
-
-
-@review_app.command("add")
-def review_add(
-    variant_a: Annotated[str, typer.Argument(help="An identity_key (see links.parquet).")],
-    variant_b: Annotated[str, typer.Argument(help="Another identity_key.")],
-    operator: Annotated[str, typer.Option(help="Who asks (for the audit log).")] = "operator-local",
-    home: HomeOption = None,
-) -> None:
-    """Put two linked identities before review, e.g. when a subject disputes a link."""
-    from openbureau.identity import review
-
-    try:
-        out = review.add_pair(_bureau(home), variant_a, variant_b, actor=operator)
-    except review.ReviewError as exc:
-        _fail(str(exc), 2)
-    console.print_json(json.dumps(out))
-
-
 @export_app.command("links")
 def export_links(
     out: Annotated[Path, typer.Option(help="CSV file to write.")],
@@ -310,13 +224,6 @@ def export_links(
     except FileNotFoundError as exc:
         _fail(str(exc), 2)
     console.print(f"{n} links written to {out}")
-
-
-def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @app.command()
@@ -393,9 +300,9 @@ def audit_checkpoint(home: HomeOption = None) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind (127.0.0.1 only for now).")] = (
-        "127.0.0.1"
-    ),
+    host: Annotated[
+        str, typer.Option(help="Address to bind; off loopback, put TLS in front.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     home: HomeOption = None,
 ) -> None:
@@ -428,6 +335,10 @@ def demo(
         )
     except ValueError as exc:
         _fail(str(exc), 2)
+    console.print(
+        f"Operator console key (shown once; sign in at http://127.0.0.1:{port}/login):\n"
+        f"  {result.operator_key}"
+    )
     console.print("Report pages of three example subjects:")
     for label, subject_id in result.examples.items():
         console.print(f"  {label}: http://127.0.0.1:{port}/subjects/{subject_id}")

@@ -24,6 +24,8 @@ class DemoResult:
     examples: dict[str, str]
     seconds: dict[str, float] = field(default_factory=dict)
     as_of: date | None = None
+    #: A key for the operator console pages, made for the demo; shown once.
+    operator_key: str | None = None
 
 
 def month_end(first_of_month: date) -> date:
@@ -93,6 +95,7 @@ def run_demo(
         seconds["score"] = time.perf_counter() - t
 
     examples = pick_examples(bureau, as_of)
+    operator_key = _demo_operator_key(bureau)
     console.print(
         f"ingested {accepted:,} records ({rejected_rows:,} quarantined) from {len(files)} files; "
         f"{resolved.subjects:,} subjects; model {scored.model_version} "
@@ -103,7 +106,19 @@ def run_demo(
         + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
         + f"; pipeline total {sum(seconds.values()):.1f}"
     )
-    return DemoResult(examples=examples, seconds=seconds, as_of=as_of)
+    return DemoResult(examples=examples, seconds=seconds, as_of=as_of, operator_key=operator_key)
+
+
+def _demo_operator_key(bureau) -> str:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from openbureau.access.service import add_party, create_key  # noqa: PLC0415
+    from openbureau.audit.service import LOCAL_OPERATOR  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    ledger = bureau.ledger
+    add_party(ledger, "demo-operator", "operator", "Demo operator", actor=LOCAL_OPERATOR, now=now)
+    return create_key(ledger, "demo-operator", "operator", actor=LOCAL_OPERATOR, now=now).text
 
 
 def pick_examples(bureau, as_of: date) -> dict[str, str]:

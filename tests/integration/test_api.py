@@ -5,8 +5,10 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
+from keys import bearer, issue_key
 from openbureau.api import server
 from openbureau.api.app import create_app
+from openbureau.bootstrap import build_bureau
 from report_fixture import (
     AS_OF,
     DEFAULTER,
@@ -31,8 +33,14 @@ def fixture(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(fixture):
-    with TestClient(create_app(fixture.settings, today=lambda: AS_OF)) as c:
+def operator_key(fixture):
+    return issue_key(build_bureau(fixture.settings).ledger, "ops-api", "operator", "operator")
+
+
+@pytest.fixture(scope="module")
+def client(fixture, operator_key):
+    app = create_app(fixture.settings, today=lambda: AS_OF)
+    with TestClient(app, headers=bearer(operator_key)) as c:
         yield c
 
 
@@ -360,11 +368,13 @@ def test_home_page_lists_subjects_and_finds_one(client):
 
 def test_openapi_lists_routes_with_response_schemas(client):
     spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {
+    assert {
         "/healthz",
         "/v1/subjects/{subject_id}/score",
         "/v1/subjects/{subject_id}/report",
-    }
+        "/v1/batches",
+    } <= set(spec["paths"])
+    assert not any(p.startswith(("/login", "/subjects")) for p in spec["paths"])
     score = spec["paths"]["/v1/subjects/{subject_id}/score"]["get"]["responses"]
     assert score["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ScorePublic"
@@ -380,23 +390,24 @@ def test_openapi_lists_routes_with_response_schemas(client):
     )
 
 
-def test_unexpected_error_is_a_problem_without_trace(fixture, monkeypatch):
+def test_unexpected_error_is_a_problem_without_trace(fixture, operator_key, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("internal detail that must not leak")
 
     monkeypatch.setattr("openbureau.api.routes.subjects.build_report", boom)
     app = create_app(fixture.settings, today=lambda: AS_OF)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(operator_key)) as c:
         r = c.get(f"/v1/subjects/{GOOD}/report")
     assert r.status_code == 500 and r.headers["content-type"] == PROBLEM
     assert "internal detail" not in r.text and "Traceback" not in r.text
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.org", "localhost"])
-def test_serve_refuses_non_loopback_hosts(fixture, monkeypatch, host):
-    monkeypatch.setattr(server.uvicorn, "run", lambda *a, **k: pytest.fail("server started"))
-    with pytest.raises(server.UnsafeBindAddress, match="127.0.0.1"):
-        server.serve(fixture.settings, host=host, port=8000)
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10"])
+def test_serve_binds_any_address_now_that_keys_are_enforced(fixture, monkeypatch, host):
+    calls = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append(kw))
+    server.serve(fixture.settings, host=host, port=8000)
+    assert calls == [{"host": host, "port": 8000, "log_level": "info"}]
 
 
 def test_serve_runs_on_loopback(fixture, monkeypatch):
@@ -406,9 +417,9 @@ def test_serve_runs_on_loopback(fixture, monkeypatch):
     assert calls == [{"host": "127.0.0.1", "port": 8123, "log_level": "info"}]
 
 
-def test_default_report_date_comes_from_the_app_clock(fixture):
+def test_default_report_date_comes_from_the_app_clock(fixture, operator_key):
     app = create_app(fixture.settings, today=lambda: date(2025, 7, 1))
-    with TestClient(app) as c:
+    with TestClient(app, headers=bearer(operator_key)) as c:
         body = c.get(f"/v1/subjects/{GOOD}/report").json()
     assert (body["as_of"], body["score"]["score"]) == ("2025-07-01", 768)
 

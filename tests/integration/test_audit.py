@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, select, text
 from typer.testing import CliRunner
 
+from keys import bearer, issue_key
 from openbureau.api.app import create_app
 from openbureau.audit import service as audit
 from openbureau.audit.rules import GENESIS, InvalidCheckpoint, verify_chain
@@ -237,8 +238,11 @@ def test_publishing_scores_is_logged(bureau):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     fixture = build_report_fixture(tmp_path_factory.mktemp("bureau"))
-    with TestClient(create_app(fixture.settings, today=lambda: AS_OF)) as client:
-        yield client, build_bureau(fixture.settings)
+    bureau = build_bureau(fixture.settings)
+    key = issue_key(bureau.ledger, "ops-audit", "operator", "operator")
+    app = create_app(fixture.settings, today=lambda: AS_OF)
+    with TestClient(app, headers=bearer(key)) as client:
+        yield client, bureau
 
 
 def _new_entries(bureau, request) -> list[dict]:
@@ -261,7 +265,8 @@ def test_every_read_of_a_file_appends_who_what_and_why(served, path, subject, ac
     assert len(new) == 1
     entry = new[0]
     assert (entry["action"], entry["subject_id"]) == (action, subject)
-    assert (entry["actor"], entry["purpose"]) == ("anonymous-local", "subject-or-operator-view")
+    assert entry["actor"].startswith("party:ops-audit/key:")
+    assert entry["purpose"] == "operator-view"
     assert json.loads(entry["payload"]) == {"as_of": AS_OF.isoformat(), "channel": channel}
     assert audit.verify(bureau.ledger).ok
 

@@ -66,10 +66,14 @@ def test_a_bad_date_is_refused(tmp_path):
     assert "is not a date" in r.output
 
 
-def test_serve_refuses_a_public_address(tmp_path):
-    r = ob(tmp_path, "serve", "--host", "0.0.0.0")
-    assert r.exit_code == 2
-    assert "127.0.0.1" in r.output
+def test_serve_binds_a_public_address_now_that_keys_are_required(tmp_path, monkeypatch):
+    from openbureau.api import server
+
+    calls = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append(kw))
+    r = ob(tmp_path, "serve", "--host", "0.0.0.0", "--port", "8765")
+    assert r.exit_code == 0, r.output
+    assert calls == [{"host": "0.0.0.0", "port": 8765, "log_level": "info"}]
 
 
 def test_a_missing_file_is_a_clean_error(tmp_path):

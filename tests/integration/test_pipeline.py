@@ -126,7 +126,15 @@ def test_the_report_page_serves_example_subjects(pipeline):
     bureau = build_bureau(settings)
     examples = pick_examples(bureau, pipeline["as_of"])
     assert set(examples) == {"a good file", "a thin file", "a judgment defaulter"}
-    client = TestClient(create_app(settings))
+    home = str(pipeline["home"])
+    added = ob("parties", "add", "ops-1", "--kind", "operator", "--name", "Ops", "--home", home)
+    assert added.exit_code == 0, added.output
+    made = ob("keys", "create", "--party", "ops-1", "--role", "operator", "--home", home)
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    client = TestClient(create_app(settings), headers={"Authorization": f"Bearer {key}"})
+    anonymous = TestClient(create_app(settings))
+    assert anonymous.get(f"/v1/subjects/{examples['a good file']}/report").status_code == 401
     for subject_id in examples.values():
         page = client.get(f"/subjects/{subject_id}")
         assert page.status_code == 200

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -11,17 +11,29 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from openbureau.api.deps import ConsoleLoginRequired
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
-from openbureau.api.routes import health, subjects
+from openbureau.api.routes import audit, batches, consents, health, inquiries, subjects
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
-from openbureau.web import pages
+from openbureau.web import console, pages
 
 
-def create_app(settings: Settings, *, today: Callable[[], date] = date.today) -> FastAPI:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    today: Callable[[], date] = date.today,
+    now: Callable[[], datetime] = _utc_now,
+) -> FastAPI:
     """The OpenBureau API and pages over the bureau home in `settings`.
 
-    `today` is the app's clock: the default report date when a request names none."""
+    `today` is the app's calendar: the default report date when a request names none. `now`
+    is its clock (UTC): when inquiries and consents happen, and whether a consent still
+    holds."""
     app = FastAPI(
         title="OpenBureau",
         summary="An open-source credit and integrity bureau.",
@@ -33,11 +45,18 @@ def create_app(settings: Settings, *, today: Callable[[], date] = date.today) ->
     )
     app.state.bureau = build_bureau(settings)
     app.state.today = today
+    app.state.now = now
     app.state.templates = pages.build_templates()
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(subjects.router)
+    app.include_router(batches.router)
+    app.include_router(inquiries.router)
+    app.include_router(consents.router)
+    app.include_router(audit.router)
     app.include_router(pages.router)
+    app.include_router(console.router)
+    app.add_exception_handler(ConsoleLoginRequired, console.login_redirect)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.mount(
         "/docs-assets",

@@ -1,5 +1,6 @@
 """Request dependencies as `Annotated` aliases: the bureau, the report date, a subject id,
-and the reader (who reads a file, and why: every read is written to the audit chain)."""
+the caller (established by an API key), and the reader (who reads a file, and why: every
+read is written to the audit chain)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.templating import Jinja2Templates
 
+from openbureau.access.rules import Caller, permits
+from openbureau.access.service import authenticate
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
-from openbureau.audit.service import ANONYMOUS_LOCAL, VIEW_PURPOSE, record_reads
+from openbureau.audit.service import record_reads
 from openbureau.bootstrap import Bureau
+
+#: The cookie that carries an operator's key for the console pages (see web/pages.py).
+CONSOLE_COOKIE = "openbureau_console"
+#: Why an operator reads a file through the API or the console (purposes of relying parties
+#: are inquiries/rules.py's; a subject reading its own file reads for its own request).
+OPERATOR_PURPOSE = "operator-view"
+OWN_PURPOSE = "own_request"
 
 
 def get_bureau(request: Request) -> Bureau:
@@ -58,13 +69,96 @@ class Reader:
         )
 
 
-def get_reader(request: Request) -> Reader:
-    # Until API keys land every reader is the same anonymous, local one.
-    return Reader(request.app.state.bureau, ANONYMOUS_LOCAL, VIEW_PURPOSE)
+class NotAuthenticated(Exception):
+    """No key, or a key that is not valid: 401."""
+
+
+class Forbidden(Exception):
+    """A valid key whose role does not allow the request: 403, with the reason."""
+
+
+class ConsoleLoginRequired(Exception):
+    """A console page asked for without an operator key: the page handler sends to /login."""
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `openbureau keys create`: `Authorization: Bearer obk_...`.",
+)
+
+
+def get_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None:
+        raise NotAuthenticated("this route needs an API key: Authorization: Bearer obk_...")
+    caller = authenticate(request.app.state.bureau.ledger, credentials.credentials)
+    if caller is None:
+        raise NotAuthenticated("the API key is not valid (malformed, unknown or revoked)")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require(scope: str):
+    """A dependency that passes the caller on when its role holds `scope` (not an `:own`
+    variant: routes about one subject use `get_file_reader`)."""
+
+    def check(caller: CallerDep) -> Caller:
+        if not permits(caller.role, scope):
+            raise Forbidden(f"the {caller.role} role may not {_ACTIONS.get(scope, scope)}")
+        return caller
+
+    return check
+
+
+_ACTIONS = {
+    "batches:submit": "upload furnisher files",
+    "inquiries:make": "make inquiries",
+    "files:read": "read subjects' files",
+    "consents:manage": "manage consents",
+    "audit:verify": "verify the audit chain",
+}
+
+
+def authorize_subject(caller: Caller, scope: str, subject_id: str) -> None:
+    """Raise Forbidden unless the caller may act under `scope` on `subject_id`'s file: with
+    the scope itself, or with its `:own` variant on the caller's own file."""
+    if not permits(caller.role, scope, owns=caller.subject_id == subject_id):
+        action = _ACTIONS.get(scope, scope)
+        raise Forbidden(f"the {caller.role} role may not {action} other than its own")
+
+
+def get_file_reader(
+    request: Request,
+    subject_id: Annotated[str, Path(pattern=SUBJECT_ID_PATTERN)],
+    caller: CallerDep,
+) -> Reader:
+    """The reader of `subject_id`'s file: an operator, or the subject itself."""
+    authorize_subject(caller, "files:read", subject_id)
+    purpose = OPERATOR_PURPOSE if caller.role == "operator" else OWN_PURPOSE
+    return Reader(request.app.state.bureau, caller.actor, purpose)
+
+
+def get_console_reader(request: Request) -> Reader:
+    """The operator at the console: a key in the console cookie or an Authorization header,
+    held by an operator. Anyone else is sent to the login page."""
+    presented = request.cookies.get(CONSOLE_COOKIE)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        presented = header[7:]
+    caller = authenticate(request.app.state.bureau.ledger, presented) if presented else None
+    if caller is None or caller.role != "operator":
+        raise ConsoleLoginRequired()
+    return Reader(request.app.state.bureau, caller.actor, OPERATOR_PURPOSE)
 
 
 BureauDep = Annotated[Bureau, Depends(get_bureau)]
-ReaderDep = Annotated[Reader, Depends(get_reader)]
+ReaderDep = Annotated[Reader, Depends(get_file_reader)]
+ConsoleReaderDep = Annotated[Reader, Depends(get_console_reader)]
 AsOfDep = Annotated[date, Depends(get_as_of)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 SubjectId = Annotated[

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from openbureau.api.deps import Forbidden, NotAuthenticated
 from openbureau.api.schemas import Problem, ProblemIssue
 from openbureau.reports.service import ScoreNotFound, SubjectMerged, SubjectNotFound
 
@@ -26,15 +27,22 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
-def _problem_doc(description: str) -> dict[str, Any]:
+def problem_doc(description: str) -> dict[str, Any]:
     return {"model": Problem, "description": description, "content": {MEDIA_TYPE: {}}}
 
 
+#: `responses=` for OpenAPI on every route that needs a key.
+KEY_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: problem_doc("No API key, or one that is malformed, unknown or revoked."),
+    403: problem_doc("The key's role does not allow this request; `detail` says why."),
+}
+
 #: `responses=` for OpenAPI on routes about one subject.
 SUBJECT_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    307: _problem_doc("The subject was merged: follow Location to the surviving subject."),
-    404: _problem_doc("No such subject (or no score published yet)."),
-    422: _problem_doc("Malformed subject id or query parameter."),
+    **KEY_PROBLEMS,
+    307: problem_doc("The subject was merged: follow Location to the surviving subject."),
+    404: problem_doc("No such subject (or no score published yet)."),
+    422: problem_doc("Malformed subject id or query parameter."),
 }
 
 
@@ -104,6 +112,29 @@ def _merged(request: Request, exc: SubjectMerged) -> JSONResponse:
     )
 
 
+def _not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
+    return problem_response(
+        Problem(
+            type="urn:openbureau:problem:not-authenticated",
+            title="Not authenticated",
+            status=401,
+            detail=str(exc),
+        ),
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+    return forbidden_response(str(exc))
+
+
+def forbidden_response(detail: str, kind: str = "forbidden") -> JSONResponse:
+    """403 problem+json; `kind` names the problem type (forbidden, consent-required, ...)."""
+    return problem_response(
+        Problem(type=f"urn:openbureau:problem:{kind}", title="Forbidden", status=403, detail=detail)
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -131,4 +162,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SubjectNotFound, _not_found)
     app.add_exception_handler(ScoreNotFound, _no_score)
     app.add_exception_handler(SubjectMerged, _merged)
+    app.add_exception_handler(NotAuthenticated, _not_authenticated)
+    app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(Exception, _unexpected)

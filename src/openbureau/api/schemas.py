@@ -10,7 +10,36 @@ from openbureau.reports.model import SubjectReport as ReportPublic
 #: A subject id as the ledger stores it (at most 24 characters).
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$"
 
-__all__ = ["SUBJECT_ID_PATTERN", "Health", "Problem", "ProblemIssue", "ReportPublic", "ScorePublic"]
+__all__ = [
+    "SUBJECT_ID_PATTERN",
+    "Health",
+    "Problem",
+    "ProblemIssue",
+    "ReceiptPublic",
+    "ReportPublic",
+    "ScorePublic",
+]
+
+
+class ReceiptPublic(BaseModel):
+    """What the bureau tells a furnisher about one file (the CLI prints the same receipt).
+    rows_total = rows_accepted + rows_rejected + rows_duplicate; paths are relative to the
+    bureau's home."""
+
+    batch_id: str
+    furnisher_id: str
+    file_name: str
+    file_format: str
+    checksum: str = Field(description="SHA-256 of the file as received.")
+    status: str = Field(description="accepted, already_ingested or rejected.")
+    rows_total: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_duplicate: int
+    rejected_by_rule: dict[str, int] = Field(description="Quarantined rows per rule.")
+    error: str | None = Field(description="Why a rejected file was refused whole.")
+    lake_path: str | None
+    quarantine_path: str | None
 
 
 class ProblemIssue(BaseModel):
@@ -31,6 +60,9 @@ class Problem(BaseModel):
     errors: list[ProblemIssue] | None = Field(default=None, description="Rejected inputs.")
     merged_into: str | None = Field(
         default=None, description="For a merged subject: the id of the surviving subject."
+    )
+    receipt: ReceiptPublic | None = Field(
+        default=None, description="For a file refused whole: its stored receipt."
     )
 
 

@@ -1,33 +1,33 @@
-"""Run the app with uvicorn, on the loopback interface only until authentication lands."""
+"""Run the app with uvicorn. Every /v1 route needs an API key and every page an operator key,
+so the server may bind any address; off loopback, put TLS in front of it (keys are bearer
+secrets)."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 import uvicorn
 
 from openbureau.api.app import create_app
 from openbureau.config import Settings
 
-
-class UnsafeBindAddress(ValueError):
-    """The host is not a loopback address: the API has no authentication yet."""
+log = logging.getLogger(__name__)
 
 
-def check_loopback(host: str) -> None:
-    """Raise UnsafeBindAddress unless `host` is 127.0.0.1, ::1 or another loopback address."""
+def is_loopback(host: str) -> bool:
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
-    if not loopback:
-        raise UnsafeBindAddress(
-            f"refusing to serve on {host!r}: the API has no authentication yet and shows "
-            "people's files, so it binds to 127.0.0.1 only"
-        )
+        return False
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the API and pages on `host`:`port` until interrupted (loopback hosts only)."""
-    check_loopback(host)
+    """Serve the API and pages on `host`:`port` until interrupted."""
+    if not is_loopback(host):
+        log.warning(
+            "serving on %s: API keys are bearer secrets, so reach this server only through "
+            "TLS (a reverse proxy terminating HTTPS)",
+            host,
+        )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

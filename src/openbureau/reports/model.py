@@ -127,6 +127,18 @@ class AccountSummary(_Model):
     grid: list[GridCell] = Field(description="36 months, oldest first, ending at as_of.")
 
 
+class InquiryView(_Model):
+    """One inquiry into the file: who looked, when, why, and whether it may count."""
+
+    inquiry_id: str
+    occurred_at: datetime
+    party_id: str
+    party_name: str
+    party_kind: str
+    purpose: str
+    hard: bool = Field(description="A hard inquiry may count in the score; a soft one never.")
+
+
 class SubjectReport(_Model):
     """Everything the bureau holds about one subject on `as_of`."""
 
@@ -145,6 +157,10 @@ class SubjectReport(_Model):
     records: list[RecordView] = Field(description="Every record shown, newest first.")
     expired_records: int = Field(
         description="Records held past their retention end: neither shown nor used."
+    )
+    inquiries: list[InquiryView] = Field(
+        default_factory=list,
+        description="Every inquiry into this file, newest first (not limited by as_of).",
     )
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from openbureau.storage.lake import Lake
-from openbureau.storage.ledger import furnishers, models, scores, subjects
+from openbureau.storage.ledger import furnishers, inquiries, models, parties, scores, subjects
 
 #: Hops followed through `subjects.merged_into` before giving up (guards against a cycle).
 MAX_MERGE_HOPS = 16
@@ -32,6 +32,35 @@ def surviving_subject(conn: Connection, subject_id: str) -> str:
             return current
         current = row["merged_into"]
     raise RuntimeError(f"merge chain from {subject_id!r} is longer than {MAX_MERGE_HOPS}")
+
+
+def subject_and_merged_ids(conn: Connection, subject_id: str) -> list[str]:
+    """The surviving id of `subject_id` and every id merged straight into it: what was
+    recorded under an old id (inquiries, consents) still belongs to the file."""
+    survivor = surviving_subject(conn, subject_id)
+    query = select(subjects.c.subject_id).where(
+        or_(subjects.c.merged_into == survivor, subjects.c.subject_id == survivor)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def inquiry_rows(conn: Connection, subject_id: str) -> list[dict[str, Any]]:
+    """Every inquiry into the subject's file, newest first, with the party's name and kind."""
+    query = (
+        select(
+            inquiries.c.inquiry_id,
+            inquiries.c.occurred_at,
+            inquiries.c.party_id,
+            parties.c.name.label("party_name"),
+            parties.c.kind.label("party_kind"),
+            inquiries.c.purpose,
+            inquiries.c.hard,
+        )  # fmt: skip
+        .join(parties, parties.c.party_id == inquiries.c.party_id)
+        .where(inquiries.c.subject_id.in_(subject_and_merged_ids(conn, subject_id)))
+        .order_by(inquiries.c.occurred_at.desc(), inquiries.c.inquiry_id)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def live_subject_rows(conn: Connection, limit: int) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from openbureau.reports.model import (
     AccountSummary,
     FurnishedIdentity,
     FurnisherRef,
+    InquiryView,
     Money,
     PillarScore,
     ReasonCode,
@@ -105,6 +106,7 @@ def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> 
         subject = _live_subject(conn, subject_id)
         furnisher_rows = reads.furnisher_rows(conn)
         score_row = reads.latest_score_row(conn, subject_id, as_of)
+        inquiry_rows = reads.inquiry_rows(conn, subject_id)
     keys = reads.subject_identity_keys(bureau.lake, subject_id)
     if as_of is None:
         as_of = _default_as_of(bureau, keys, score_row, subject)
@@ -129,6 +131,7 @@ def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> 
         tax_records=[v for v in views if v.record_type == "tax_compliance"],
         records=views,
         expired_records=len(held) - len(shown),
+        inquiries=[InquiryView(**row) for row in inquiry_rows],
     )
 
 

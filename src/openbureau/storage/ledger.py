@@ -158,6 +158,74 @@ audit_log = Table(
 )
 
 
+#: Everyone the bureau deals with through keys (see access/rules.py for kinds and roles).
+parties = Table(
+    "parties",
+    metadata,
+    Column("party_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    # a party that furnishes data is tied to its registered furnisher; a subject to its file
+    Column("furnisher_id", String(64), ForeignKey("furnishers.furnisher_id")),
+    Column("subject_id", String(24)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: API keys: only the SHA-256 of the secret is kept; a revoked key stays, with revoked_at.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("party_id", String(64), ForeignKey("parties.party_id"), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+#: Every inquiry into a subject's file: who, when, why, hard or soft (inquiries/rules.py).
+inquiries = Table(
+    "inquiries",
+    metadata,
+    Column("inquiry_id", String(40), primary_key=True),
+    Column("subject_id", String(24), nullable=False),
+    Column("party_id", String(64), ForeignKey("parties.party_id"), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("hard", Boolean, nullable=False),
+    Column("matched_by", String(16), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_inquiries_subject_occurred", "subject_id", "occurred_at"),
+)
+
+#: A subject's consent to one party for one purpose, until a date, unless revoked.
+consents = Table(
+    "consents",
+    metadata,
+    Column("consent_id", String(40), primary_key=True),
+    Column("subject_id", String(24), nullable=False, index=True),
+    Column("party_id", String(64), ForeignKey("parties.party_id"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    # "subject-key:<key id>" or "signed-form:<reference>"
+    Column("evidence", String(200), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+#: Notices owed to subjects (one per inquiry: alert on every pull), until delivered.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("notice_id", String(40), primary_key=True),
+    Column("subject_id", String(24), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via engine
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

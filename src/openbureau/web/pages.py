@@ -1,4 +1,5 @@
-"""The HTML pages: the home page and a subject's report, rendered on the server."""
+"""The HTML pages (the operator console): the home page and a subject's report, rendered on
+the server. Every page needs an operator key (see web/console.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from openbureau.api.deps import AsOfDep, BureauDep, ReaderDep, TemplatesDep
+from openbureau.api.deps import (
+    AsOfDep,
+    BureauDep,
+    ConsoleReaderDep,
+    TemplatesDep,
+    get_console_reader,
+)
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
 from openbureau.catalogue.model import CATALOGUE_VERSION
 from openbureau.reports.service import SubjectMerged, SubjectNotFound, build_report, list_subjects
@@ -61,7 +68,7 @@ def home(
     bureau: BureauDep,
     templates: TemplatesDep,
     as_of: AsOfDep,
-    reader: ReaderDep,
+    reader: ConsoleReaderDep,
 ):
     subjects = list_subjects(bureau, as_of, limit=10)
     # A "not scorable" verdict is a read of the file too: every subject listed is logged.
@@ -70,7 +77,7 @@ def home(
     return templates.TemplateResponse(request, "index.html", {"subjects": subjects})
 
 
-@router.get("/subjects", name="find_subject")
+@router.get("/subjects", name="find_subject", dependencies=[Depends(get_console_reader)])
 def find_subject(
     request: Request,
     templates: TemplatesDep,
@@ -96,7 +103,7 @@ def subject_page(
     bureau: BureauDep,
     templates: TemplatesDep,
     as_of: AsOfDep,
-    reader: ReaderDep,
+    reader: ConsoleReaderDep,
     merged_from: Annotated[str | None, Query(pattern=SUBJECT_ID_PATTERN)] = None,
 ) -> Response:
     if not re.fullmatch(SUBJECT_ID_PATTERN, subject_id):

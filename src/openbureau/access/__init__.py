@@ -1,0 +1,1 @@
+"""Parties, roles and API keys: who may call the bureau, and for what."""

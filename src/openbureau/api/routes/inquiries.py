@@ -1,0 +1,116 @@
+"""Inquiries: a relying party asks about one subject for a permissible purpose, and gets
+what that purpose allows. Every inquiry is recorded, audited and notified to the subject."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+
+from openbureau.access.rules import permits
+from openbureau.api.deps import BureauDep, CallerDep, Forbidden
+from openbureau.api.problems import (
+    KEY_PROBLEMS,
+    forbidden_response,
+    problem_doc,
+    problem_response,
+)
+from openbureau.api.schemas import SUBJECT_ID_PATTERN, Problem, ProblemIssue
+from openbureau.catalogue.identifiers import SCHEMES, InvalidIdentifier
+from openbureau.inquiries.matching import IdentityQuery
+from openbureau.inquiries.model import InquiryAnswer
+from openbureau.inquiries.rules import PURPOSES
+from openbureau.inquiries.service import InquiryRefused, NoMatch, make_inquiry
+
+router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
+
+PurposeName = Literal[tuple(PURPOSES)]  # type: ignore[valid-type]
+SchemeName = Literal[tuple(SCHEMES)]  # type: ignore[valid-type]
+_Name = Annotated[str | None, Field(max_length=200)]
+
+
+class IdentityIn(BaseModel):
+    """The subject as the relying party's own records name them."""
+
+    subject_kind: Literal["person", "organisation"]
+    given_name: _Name = None
+    family_name: _Name = None
+    org_name: _Name = None
+    date_of_birth: date | None = None
+    national_id_scheme: SchemeName | None = None
+    national_id: Annotated[str | None, Field(max_length=40)] = Field(
+        default=None, description="Validated, turned into a token, never stored or logged."
+    )
+    country: Annotated[str | None, Field(pattern=r"^[A-Z]{2}$")] = None
+    postcode: Annotated[str | None, Field(max_length=20)] = None
+
+
+class InquiryCreate(BaseModel):
+    purpose: PurposeName = Field(description="A permissible purpose (see docs/access.md).")
+    subject_id: Annotated[str | None, Field(pattern=SUBJECT_ID_PATTERN)] = None
+    identity: IdentityIn | None = None
+    as_of: date | None = Field(default=None, description="Report date; default today.")
+
+    @model_validator(mode="after")
+    def _one_way_to_name_the_subject(self) -> InquiryCreate:
+        if (self.subject_id is None) == (self.identity is None):
+            raise ValueError("name the subject by subject_id or by identity, not both or neither")
+        return self
+
+
+@router.post(
+    "",
+    summary="Inquire into a subject's file for a permissible purpose",
+    responses={
+        **KEY_PROBLEMS,
+        403: problem_doc("The role or party may not use this purpose, or consent is missing."),
+        404: problem_doc("No such subject, or no single subject matches the identity."),
+        422: problem_doc("Malformed request, or a national ID that fails its checksum."),
+    },
+)
+def inquire(
+    body: InquiryCreate, request: Request, bureau: BureauDep, caller: CallerDep
+) -> InquiryAnswer:
+    """Record the inquiry (who, when, purpose, hard or soft), queue a notice to the subject,
+    write the audit entry, then answer with what the purpose allows: only
+    credit_application is hard. employment and tenancy need the subject's valid consent."""
+    if not permits(caller.role, "inquiries:make", owns=True):
+        raise Forbidden(f"the {caller.role} role may not make inquiries")
+    identity = IdentityQuery(**body.identity.model_dump()) if body.identity else None
+    now: datetime = request.app.state.now()
+    try:
+        return make_inquiry(
+            bureau,
+            caller,
+            body.purpose,
+            subject_id=body.subject_id,
+            identity=identity,
+            as_of=body.as_of or request.app.state.today(),
+            now=now,
+        )
+    except InquiryRefused as exc:
+        return forbidden_response(str(exc), exc.kind)  # type: ignore[return-value]
+    except NoMatch as exc:
+        return _problem(404, "no-match", "No match", str(exc))  # type: ignore[return-value]
+    except InvalidIdentifier as exc:
+        return _problem(  # type: ignore[return-value]
+            422, "invalid-request", "Invalid request", f"identity.national_id: {exc}",
+            [ProblemIssue(loc=["body", "identity", "national_id"], msg=str(exc), type=exc.rule)],
+        )  # fmt: skip
+
+
+def _problem(
+    status: int, kind: str, title: str, detail: str, errors: list[ProblemIssue] | None = None
+) -> JSONResponse:
+    return problem_response(
+        Problem(
+            type=f"urn:openbureau:problem:{kind}",
+            title=title,
+            status=status,
+            detail=detail,
+            errors=errors,
+        )
+    )

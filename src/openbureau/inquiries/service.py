@@ -1,0 +1,152 @@
+"""Inquiry use cases: make one (purpose, consent, record, notice, audit) and count a
+subject's hard inquiries for the score."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from openbureau.access.rules import Caller
+from openbureau.audit import service as audit
+from openbureau.bootstrap import Bureau
+from openbureau.inquiries import consents as consent_store
+from openbureau.inquiries import outbox
+from openbureau.inquiries.matching import IdentityQuery, find_subject
+from openbureau.inquiries.model import InquiryAnswer, answer_from_report
+from openbureau.inquiries.rules import PURPOSES, count_hard, hard_window, purpose_refusal
+from openbureau.reports.reads import subject_row, surviving_subject
+from openbureau.reports.service import SubjectNotFound, build_report
+from openbureau.storage.ledger import inquiries, parties
+
+
+class InquiryRefused(Exception):
+    """The inquiry may not be made; `kind` is forbidden or consent-required."""
+
+    def __init__(self, reason: str, kind: str = "forbidden") -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+class NoMatch(LookupError):
+    """The identity given names no subject, or more than one."""
+
+
+def make_inquiry(
+    bureau: Bureau,
+    caller: Caller,
+    purpose: str,
+    *,
+    subject_id: str | None = None,
+    identity: IdentityQuery | None = None,
+    as_of: date,
+    now: datetime,
+) -> InquiryAnswer:
+    """Check, record and answer an inquiry into one subject's file.
+
+    The subject is named by id (a merged id leads to the surviving file) or by `identity`.
+    Raises InquiryRefused when the caller's kind may not use `purpose` or consent is missing,
+    SubjectNotFound or NoMatch when there is no such file. The inquiry, the subject's notice
+    and the audit entry are written in one transaction before anything is answered."""
+    refusal = purpose_refusal(purpose, caller.party_kind)
+    if refusal:
+        raise InquiryRefused(refusal)
+    own = purpose == "own_request"
+    if own and subject_id is not None and subject_id != caller.subject_id:
+        # refused before any lookup: a subject's key learns nothing of other files
+        raise InquiryRefused("own_request is only for the subject's own file")
+    subject, matched_by = _subject(bureau, subject_id, identity)
+    if own and caller.subject_id != subject:
+        raise InquiryRefused("own_request is only for the subject's own file")
+    if PURPOSES[purpose].needs_consent:
+        reason = consent_store.consent_refusal_for(
+            bureau.ledger, subject, caller.party_id, purpose, now.date()
+        )
+        if reason:
+            raise InquiryRefused(reason, "consent-required")
+    report = build_report(bureau, subject, as_of)
+    sections = PURPOSES[purpose].sections
+    recorded = {
+        "inquiry_id": "q" + secrets.token_hex(12),
+        "purpose": purpose,
+        "hard": PURPOSES[purpose].hard,
+        "occurred_at": now,
+    }
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            insert(inquiries).values(
+                **recorded,
+                subject_id=subject,
+                party_id=caller.party_id,
+                key_id=caller.key_id,
+                matched_by=matched_by,
+            )
+        )
+        party_name = conn.execute(
+            select(parties.c.name).where(parties.c.party_id == caller.party_id)
+        ).scalar_one()
+        outbox.queue_notice(
+            conn,
+            subject,
+            "inquiry",
+            {
+                "inquiry_id": recorded["inquiry_id"],
+                "party_id": caller.party_id,
+                "party_name": party_name,
+                "party_kind": caller.party_kind,
+                "purpose": purpose,
+                "hard": recorded["hard"],
+            },
+            now,
+        )
+        audit.append(
+            conn,
+            actor=caller.actor,
+            action="inquiry.made",
+            subject_id=subject,
+            purpose=purpose,
+            payload={
+                "inquiry_id": recorded["inquiry_id"],
+                "hard": recorded["hard"],
+                "matched_by": matched_by,
+                "as_of": as_of,
+                "sections": sorted(sections),
+            },
+            occurred_at=now,
+        )
+    return answer_from_report(report, sections, **recorded)
+
+
+def _subject(
+    bureau: Bureau, subject_id: str | None, identity: IdentityQuery | None
+) -> tuple[str, str]:
+    if subject_id is not None:
+        with bureau.ledger.connect() as conn:
+            if subject_row(conn, subject_id) is None:
+                raise SubjectNotFound(subject_id)
+            return surviving_subject(conn, subject_id), "subject_id"
+    assert identity is not None, "name the subject by id or by identity"
+    found = find_subject(bureau.ledger, identity, bureau.settings.token_key_bytes)
+    if found is None:
+        raise NoMatch("no single subject in this bureau matches the identity given")
+    return found, "identity"
+
+
+def hard_inquiries_in_window(conn: Connection, subject_id: str, as_of: date) -> int:
+    """How many hard inquiries into `subject_id` fall in the 12 months up to `as_of` (the
+    hook for a score feature; soft inquiries never count)."""
+    start, _ = hard_window(as_of)
+    rows = conn.execute(
+        select(inquiries.c.occurred_at, inquiries.c.hard)
+        .where(inquiries.c.subject_id == subject_id)
+        .where(inquiries.c.hard.is_(True))
+        .where(inquiries.c.occurred_at >= datetime.combine(start, time.min, tzinfo=UTC))
+    )
+    return count_hard(((r.occurred_at.date(), r.hard) for r in rows), as_of)
+
+
+def hard_inquiries_last_12_months(engine: Engine, subject_id: str, as_of: date) -> int:
+    """`hard_inquiries_in_window` on its own connection."""
+    with engine.connect() as conn:
+        return hard_inquiries_in_window(conn, subject_id, as_of)
