@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from openbureau.bootstrap import Bureau, build_bureau
+from openbureau.cli_model import model_app
 from openbureau.config import Settings
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(furnisher_app, name="furnisher")
 audit_app = typer.Typer(help="Verify and checkpoint the audit chain.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
+app.add_typer(model_app, name="model")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
@@ -245,7 +247,8 @@ def score(
     as_of: Annotated[str, typer.Option("--as-of", help="Scoring date, YYYY-MM-DD.")],
     home: HomeOption = None,
 ) -> None:
-    """Fit the scorecard, validate it out of time and score every subject as of a date."""
+    """Score every subject as of a date with the champion model (with none yet, fit one,
+    validate it out of time and promote it first)."""
     from openbureau.scoring.service import score_population
 
     bureau = _bureau(home)
