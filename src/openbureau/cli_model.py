@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from openbureau.config import Settings
 
@@ -151,7 +151,10 @@ def list_models(home: HomeOption = None) -> None:
     """The registered models, oldest first, with their status and AUCs."""
     from openbureau.scoring.registry import list_models as registered
 
-    table = Table("version", "status", "train as of", "validate as of", "AUC train", "AUC OOT")
+    table = Table(
+        Column("version", no_wrap=True),
+        *("status", "train as of", "validate as of", "AUC train", "AUC OOT"),
+    )
     with _bureau(home).ledger.connect() as conn:
         for m in registered(conn):
             oot = m.metrics.get("validate", {}).get("auc")
