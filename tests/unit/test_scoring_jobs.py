@@ -143,7 +143,7 @@ def test_compiled_expression_agrees_with_the_numpy_twin(con, values):
     table = ibis.memtable(frame.assign(_row=np.arange(len(frame))))
     got = con.to_pyarrow(score_expression(CARD, table, ["_row"]).order_by("_row")).to_pandas()
     points, missing = CARD.points_matrix(frame)
-    np.testing.assert_array_equal(got[["points_0", "points_1"]].to_numpy(), points)
+    np.testing.assert_allclose(got[["points_0", "points_1"]].to_numpy(), points, atol=1e-11)
     np.testing.assert_array_equal(got[["missing_0", "missing_1"]].to_numpy(), missing)
     np.testing.assert_allclose(got["total_points"], CARD.total_points(frame))
 
