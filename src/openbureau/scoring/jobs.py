@@ -20,8 +20,8 @@ from openbureau.scoring.scorecard import CompiledScorecard
 #: the same on every engine whatever the order of addition, and no engine reads a decimal
 #: literal as a wide DECIMAL (DuckDB does, and its arithmetic is several times slower).
 PICO = 10**12
-#: |points| must stay below this for their pico-points to fit an int64 with room to sum.
-MAX_POINTS = 1e6
+#: |points| stays below this, so that the pico-points of up to 90 characteristics sum in int64.
+MAX_POINTS = 1e5
 
 
 def _pico(points: float) -> ir.IntegerScalar:
