@@ -26,6 +26,7 @@ from openbureau.cli_support import HomeOption, console, err_console
 from openbureau.cli_support import bureau_for as _bureau
 from openbureau.cli_support import fail as _fail
 from openbureau.cli_support import parse_date as _parse_date
+from openbureau.cli_model import model_app
 from openbureau.config import Settings
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.add_typer(audit_app, name="audit")
 # parties, keys, consent and outbox (cli_access.py); the identity review queue (cli_identity.py)
 cli_access.register(app)
 cli_identity.register(app)
+app.add_typer(model_app, name="model")
 
 
 @contextmanager
@@ -231,7 +233,8 @@ def score(
     as_of: Annotated[str, typer.Option("--as-of", help="Scoring date, YYYY-MM-DD.")],
     home: HomeOption = None,
 ) -> None:
-    """Fit the scorecard, validate it out of time and score every subject as of a date."""
+    """Score every subject as of a date with the champion model (with none yet, fit one,
+    validate it out of time and promote it first)."""
     from openbureau.scoring.service import score_population
 
     bureau = _bureau(home)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -214,19 +214,10 @@ def test_a_merge_and_a_resolve_run_are_logged(bureau):
 def test_publishing_scores_is_logged(bureau):
     from openbureau.scoring.service import _publish
 
-    model_row = {
-        "model_version": "sc-test",
-        "created_at": NOW,
-        "train_as_of": date(2024, 12, 31),
-        "validate_as_of": date(2025, 6, 30),
-        "artefact_path": "x",
-        "metrics": {},
-        "champion": True,
-    }
     details = {"as_of": "2025-12-31", "model_version": "sc-test", "n_scored": 0}
     details["n_not_scorable"] = 0
     run_row = {"stage": "score", "started_at": NOW, "details": details}
-    _publish(bureau, AS_OF, "sc-test", [], model_row, run_row, lambda *a: None)
+    _publish(bureau, AS_OF, "sc-test", [], run_row, lambda *a: None)
     (entry,) = entries(bureau)
     assert entry["action"] == "scores.published"
     assert json.loads(entry["payload"]) == {**details, "rows": 0}

@@ -211,3 +211,63 @@ def test_model_dates_out_of_time(as_of, data_end):
     assert month_end(train) == train and month_end(validate) == validate
     # the validation outcome window closes within the data
     assert month_end(add_months(validate.replace(day=1), 12)) <= month_end(data_end)
+
+
+# The US adverse-action rule: inquiries that lowered the score are always a reason.
+@pytest.mark.parametrize(
+    ("losses", "expected"),
+    [
+        # inquiries in the top four: listed in its place, nothing added
+        ({"a": 50.0, "inq": 40.0, "b": 5.0}, [("a", 50.0), ("inq", 40.0), ("b", 5.0)]),
+        # five bigger losses: inquiries comes fifth, after the four key factors
+        (
+            {"a": 90.0, "b": 80.0, "c": 70.0, "d": 60.0, "e": 50.0, "inq": 3.0},
+            [("a", 90.0), ("b", 80.0), ("c", 70.0), ("d", 60.0), ("inq", 3.0)],
+        ),
+        # inquiries cost less than half a point: it did not lower the score
+        (
+            {"a": 90.0, "b": 80.0, "c": 70.0, "d": 60.0, "inq": 0.2},
+            [("a", 90.0), ("b", 80.0), ("c", 70.0), ("d", 60.0)],
+        ),
+        # inquiries cost nothing: never a reason
+        ({"a": 9.0, "inq": 0.0}, [("a", 9.0)]),
+        # only inquiries cost points
+        ({"a": 0.0, "inq": 12.0}, [("inq", 12.0)]),
+    ],
+)
+def test_inquiries_factor_is_added_when_it_lowered_the_score(losses, expected):
+    assert rank_reasons(losses, inquiries="inq") == expected
+
+
+def test_without_an_inquiries_factor_four_reasons_at_most():
+    losses = {"a": 90.0, "b": 80.0, "c": 70.0, "d": 60.0, "inq": 3.0}
+    assert [n for n, _ in rank_reasons(losses)] == ["a", "b", "c", "d"]
+
+
+HOUSING = Characteristic("housing", (), (30.0, -5.0), -12.0, (("own", "free"), ("rent",)))
+
+
+@pytest.mark.parametrize(
+    ("value", "bin_", "points", "lost"),
+    [
+        ("own", 0, 30.0, 0.0),
+        ("free", 0, 30.0, 0.0),
+        ("rent", 1, -5.0, 35.0),
+        (None, None, -12.0, 42.0),
+        (float("nan"), None, -12.0, 42.0),
+        ("boat", None, -12.0, 42.0),  # never seen in development: the missing bin's points
+    ],
+)
+def test_categorical_bins(value, bin_, points, lost):
+    assert HOUSING.bin_of(value) == bin_
+    assert HOUSING.points_for(value) == points
+    assert HOUSING.points_lost(value) == lost
+
+
+def test_categorical_characteristic_refuses_inconsistent_bins():
+    with pytest.raises(ValueError, match="one points per category bin"):
+        Characteristic("x", (), (1.0,), 0.0, (("a",), ("b",)))
+    with pytest.raises(ValueError, match="two bins"):
+        Characteristic("x", (), (1.0, 2.0), 0.0, (("a",), ("a", "b")))
+    with pytest.raises(ValueError, match="no splits"):
+        Characteristic("x", (1.0,), (1.0, 2.0), 0.0, (("a",), ("b",)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -20,7 +21,7 @@ from openbureau.scoring.rules import (
     pillar_subscore,
     rank_reasons,
 )
-from openbureau.scoring.scorecard import CompiledScorecard, score_frame
+from openbureau.scoring.scorecard import CompiledScorecard, reasons_for_rows, score_frame
 
 CARD = CompiledScorecard(
     base_points=520.0,
@@ -161,3 +162,60 @@ def test_card_round_trips_through_json():
 def test_card_refuses_features_outside_the_catalogue():
     with pytest.raises(ValueError, match="catalogue"):
         CompiledScorecard(0.0, (Characteristic("religion", (), (0.0,), 0.0),))
+
+
+DATA_CARD = CompiledScorecard(
+    0.0,
+    (
+        Characteristic("a", (1.0,), (10.0, 0.0), -5.0),
+        Characteristic("b", (1.0,), (10.0, 0.0), -5.0),
+        Characteristic("c", (1.0,), (10.0, 0.0), -5.0),
+        Characteristic("d", (1.0,), (10.0, 0.0), -5.0),
+        Characteristic("e", (1.0,), (10.0, 0.0), -5.0),
+        Characteristic("inquiries_6m", (1.0, 3.0), (4.0, 2.0, 0.0), 4.0),
+    ),
+    kind="data",
+    inquiries="inquiries_6m",
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.floats(0, 5)), min_size=6, max_size=6),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_vectorised_reasons_follow_the_rule_with_the_inquiries_factor(values):
+    frame = pd.DataFrame(values, columns=DATA_CARD.features, dtype=float)
+    points, missing = DATA_CARD.points_matrix(frame)
+    got = reasons_for_rows(DATA_CARD, points, missing, np.ones(len(frame), dtype=bool))
+    for row, reasons in zip(values, got, strict=True):
+        losses = {
+            c.feature: c.points_lost(v) for c, v in zip(DATA_CARD.characteristics, row, strict=True)
+        }
+        expected = rank_reasons(losses, inquiries="inquiries_6m")
+        assert [(r["feature"], r["points_lost"]) for r in reasons] == [
+            (n, round(loss, 1)) for n, loss in expected
+        ]
+        assert len(reasons) <= 5
+
+
+def test_data_card_codes_and_sentences_and_json():
+    frame = pd.DataFrame([[2.0, 2.0, 2.0, 2.0, None, 5.0]], columns=DATA_CARD.features)
+    points, missing = DATA_CARD.points_matrix(frame)
+    (reasons,) = reasons_for_rows(DATA_CARD, points, missing, np.array([True]))
+    assert [r["code"] for r in reasons] == ["V05N", "V01", "V02", "V03", "V06"]
+    assert reasons[0]["text"] == "No value for e, or one not seen in development"
+    assert reasons[1]["text"] == "Value of a"
+    again = CompiledScorecard.from_dict(json.loads(json.dumps(DATA_CARD.to_dict())))
+    assert again == DATA_CARD
+
+
+def test_categorical_card_round_trips_through_json():
+    card = CompiledScorecard(
+        1.0, (Characteristic("housing", (), (3.0, -1.0), 0.0, (("own",), ("rent", "free"))),),
+        kind="data",
+    )  # fmt: skip
+    assert CompiledScorecard.from_dict(json.loads(json.dumps(card.to_dict()))) == card

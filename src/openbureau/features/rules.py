@@ -33,7 +33,9 @@ HARDSHIP_STATUS = "hardship"
 @dataclass(frozen=True)
 class Feature:
     """One characteristic. `reason` is shown when the value costs points; `missing_reason`
-    when the subject has no value for it (e.g. no revolving account) and that costs points."""
+    when the subject has no value for it (e.g. no revolving account) and that costs points.
+    `inquiries` marks the count of recent inquiries: when it lowers a score it is always
+    given as a reason (the US adverse-action rule), even outside the top four."""
 
     name: str
     code: str
@@ -42,6 +44,7 @@ class Feature:
     reason: str
     trend: Trend
     missing_reason: str | None = None
+    inquiries: bool = False
 
     @property
     def pillar(self) -> str:
@@ -260,6 +263,9 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
+
+#: The feature flagged as the inquiries factor; None while the lake holds no inquiry records.
+INQUIRIES_FEATURE: str | None = next((f.name for f in FEATURES if f.inquiries), None)
 
 #: Record types whose usable records make up the file that is scored (profile is identity only).
 SCORED_RECORD_TYPES: tuple[str, ...] = (

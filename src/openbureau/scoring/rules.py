@@ -70,28 +70,49 @@ def final_score(total_points: float) -> int:
 
 @dataclass(frozen=True)
 class Characteristic:
-    """One feature's bins and their points. Bin i holds values in [splits[i-1], splits[i])
-    (the first from minus infinity, the last to infinity); a missing value has its own points.
-    """
+    """One feature's bins and their points.
+
+    Numeric (no `categories`): bin i holds values in [splits[i-1], splits[i]) (the first from
+    minus infinity, the last to infinity). Categorical: bin i holds the values listed in
+    `categories[i]` (compared as text), and `splits` is empty. A missing value has its own
+    points, and so does a category never seen in development: like optbinning's `score()`,
+    it earns the missing value's points."""
 
     feature: str
     splits: tuple[float, ...]
     points: tuple[float, ...]
     missing_points: float
+    categories: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
+        if self.categories:
+            if self.splits:
+                raise ValueError(f"{self.feature}: a categorical characteristic has no splits")
+            if len(self.points) != len(self.categories):
+                raise ValueError(f"{self.feature}: need one points per category bin")
+            seen = [c for group in self.categories for c in group]
+            if len(seen) != len(set(seen)):
+                raise ValueError(f"{self.feature}: a category is in two bins")
+            return
         if len(self.points) != len(self.splits) + 1:
             raise ValueError(f"{self.feature}: need one more points than splits")
         if list(self.splits) != sorted(self.splits):
             raise ValueError(f"{self.feature}: splits must be ascending")
 
-    def bin_of(self, value: float | None) -> int | None:
-        """The bin index of `value`; None when missing."""
+    @property
+    def is_categorical(self) -> bool:
+        return bool(self.categories)
+
+    def bin_of(self, value: float | str | None) -> int | None:
+        """The bin index of `value`; None when missing (or, categorical, never seen)."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
+        if self.categories:
+            text = str(value)
+            return next((i for i, g in enumerate(self.categories) if text in g), None)
         return sum(1 for s in self.splits if value >= s)
 
-    def points_for(self, value: float | None) -> float:
+    def points_for(self, value: float | str | None) -> float:
         i = self.bin_of(value)
         return self.missing_points if i is None else self.points[i]
 
@@ -108,7 +129,7 @@ class Characteristic:
     def max_possible(self) -> float:
         return max(*self.points, self.missing_points)
 
-    def points_lost(self, value: float | None) -> float:
+    def points_lost(self, value: float | str | None) -> float:
         """Points below the best bin (never negative: a missing value that earns more than
         every bin has lost nothing)."""
         return max(0.0, self.best_points - self.points_for(value))
@@ -124,13 +145,23 @@ def not_scorable_reason(record_count: int, history_months: int | None) -> str | 
 
 
 def rank_reasons(
-    losses: Mapping[str, float], limit: int = MAX_REASONS, min_loss: float = MIN_REASON_LOSS
+    losses: Mapping[str, float],
+    limit: int = MAX_REASONS,
+    min_loss: float = MIN_REASON_LOSS,
+    inquiries: str | None = None,
 ) -> list[tuple[str, float]]:
     """The features that cost the most points, biggest first (ties by name, so stable), at
-    most `limit`, each having cost at least `min_loss`."""
+    most `limit`, each having cost at least `min_loss`.
+
+    `inquiries` names the feature that counts recent inquiries, if the card has one. The US
+    adverse-action rule (FCRA, Regulation B) says that when inquiries lowered the score the
+    subject must be told even if they are not among the key factors: it is then added after
+    the others, as reason `limit + 1`."""
     kept = [(name, loss) for name, loss in losses.items() if loss >= min_loss]
     kept.sort(key=lambda item: (-item[1], item[0]))
-    return kept[:limit]
+    top = kept[:limit]
+    extra = [item for item in kept[limit:] if item[0] == inquiries]
+    return top + extra
 
 
 def pillar_subscore(

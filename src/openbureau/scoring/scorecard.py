@@ -1,13 +1,15 @@
-"""The compiled scorecard: published bins and points, applied to a whole feature frame at once.
+"""The compiled scorecard: published bins and points, applied to a whole frame at once.
 
-A `CompiledScorecard` is plain data (it round-trips through JSON, which is what is published);
-`score_frame` is the vectorised twin of the pure rules in `scoring.rules` and gives the same
-answers row by row.
+A `CompiledScorecard` is plain data (it round-trips through JSON, which is what is published).
+`points_matrix` and `score_frame` are the numpy twin of the pure rules in `scoring.rules`
+(row by row the same answers); `scoring.jobs` compiles the same card to an Ibis expression,
+which is what scores populations and files.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,42 +28,80 @@ from openbureau.scoring.rules import (
     Scaling,
 )
 
+#: "bureau": a card over the published feature catalogue (codes, sentences and pillars come
+#: from it). "data": a card fitted on the columns of someone's own file (`model fit --data`).
+CardKind = Literal["bureau", "data"]
+
 
 @dataclass(frozen=True)
 class CompiledScorecard:
-    """Base points plus one `Characteristic` per feature used, in feature-name order."""
+    """Base points plus one `Characteristic` per feature used, in feature-name order.
+    `inquiries` names the characteristic that counts recent inquiries, if any."""
 
     base_points: float
     characteristics: tuple[Characteristic, ...]
     scaling: Scaling = field(default_factory=Scaling)
+    kind: CardKind = "bureau"
+    inquiries: str | None = None
 
     def __post_init__(self) -> None:
         names = [c.feature for c in self.characteristics]
         if names != sorted(names):
             raise ValueError("characteristics must be in feature-name order")
-        unknown = [n for n in names if n not in FEATURES_BY_NAME]
-        if unknown:
-            raise ValueError(f"features not in the published catalogue: {unknown}")
+        if self.kind not in ("bureau", "data"):
+            raise ValueError(f"unknown scorecard kind {self.kind!r}")
+        if self.kind == "bureau":
+            unknown = [n for n in names if n not in FEATURES_BY_NAME]
+            if unknown:
+                raise ValueError(f"features not in the published catalogue: {unknown}")
+        if self.inquiries is not None and self.inquiries not in names:
+            raise ValueError(f"inquiries feature {self.inquiries!r} is not in the card")
 
     @property
     def features(self) -> list[str]:
         return [c.feature for c in self.characteristics]
 
+    def code(self, j: int) -> str:
+        """The stable reason code of characteristic `j`."""
+        if self.kind == "bureau":
+            return FEATURES_BY_NAME[self.characteristics[j].feature].code
+        return f"V{j + 1:02d}"
+
+    def reason_entries(self) -> tuple[list[dict], list[dict]]:
+        """Per characteristic: the reason entry for a value that costs points, and for a
+        missing (or unseen) value that costs points; points_lost is filled in per row."""
+        known, missing = [], []
+        for j, c in enumerate(self.characteristics):
+            code = self.code(j)
+            if self.kind == "bureau":
+                f = FEATURES_BY_NAME[c.feature]
+                base = {"feature": f.name, "pillar": f.pillar}
+                text, absent = f.reason, f.missing_reason or f.reason
+            else:
+                base = {"feature": c.feature}
+                text = f"Value of {c.feature}"
+                absent = f"No value for {c.feature}, or one not seen in development"
+            known.append({"code": code, **base, "text": text})
+            missing.append({"code": f"{code}N", **base, "text": absent})
+        return known, missing
+
     def to_dict(self) -> dict:
+        chars = []
+        for j, c in enumerate(self.characteristics):
+            entry: dict = {"feature": c.feature, "code": self.code(j)}
+            if self.kind == "bureau":
+                entry["pillar"] = FEATURES_BY_NAME[c.feature].pillar
+            entry.update(splits=list(c.splits), points=list(c.points))
+            entry["missing_points"] = c.missing_points
+            if c.is_categorical:
+                entry["categories"] = [list(g) for g in c.categories]
+            chars.append(entry)
         return {
+            "kind": self.kind,
             "base_points": self.base_points,
             "scaling": asdict(self.scaling),
-            "characteristics": [
-                {
-                    "feature": c.feature,
-                    "code": FEATURES_BY_NAME[c.feature].code,
-                    "pillar": FEATURES_BY_NAME[c.feature].pillar,
-                    "splits": list(c.splits),
-                    "points": list(c.points),
-                    "missing_points": c.missing_points,
-                }
-                for c in self.characteristics
-            ],
+            "inquiries": self.inquiries,
+            "characteristics": chars,
         }
 
     @classmethod
@@ -69,30 +109,43 @@ class CompiledScorecard:
         return cls(
             base_points=float(data["base_points"]),
             scaling=Scaling(**data["scaling"]),
+            kind=data.get("kind", "bureau"),
+            inquiries=data.get("inquiries"),
             characteristics=tuple(
                 Characteristic(
                     feature=c["feature"],
                     splits=tuple(float(s) for s in c["splits"]),
                     points=tuple(float(p) for p in c["points"]),
                     missing_points=float(c["missing_points"]),
+                    categories=tuple(tuple(str(v) for v in g) for g in c.get("categories", ())),
                 )
                 for c in data["characteristics"]
             ),
         )
 
     def points_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(points, missing): one column per characteristic, one row per subject."""
+        """(points, missing): one column per characteristic, one row per frame row; missing
+        is True where the value is missing or, categorical, never seen in development."""
         n = len(frame)
         points = np.zeros((n, len(self.characteristics)))
         missing = np.zeros((n, len(self.characteristics)), dtype=bool)
         for j, c in enumerate(self.characteristics):
-            values = pd.to_numeric(frame[c.feature], errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
-            miss = np.isnan(values)
-            idx = np.searchsorted(np.asarray(c.splits, dtype=float), values, side="right")
-            table = np.asarray(c.points, dtype=float)
-            points[:, j] = np.where(miss, c.missing_points, table[np.minimum(idx, len(table) - 1)])
+            if c.is_categorical:
+                lookup = {v: c.points[i] for i, group in enumerate(c.categories) for v in group}
+                text = frame[c.feature].astype(object).where(frame[c.feature].notna(), None)
+                mapped = text.map(lambda v, t=lookup: t.get(str(v)) if v is not None else None)
+                miss = mapped.isna().to_numpy()
+                points[:, j] = np.where(miss, c.missing_points, mapped.to_numpy(dtype=float))
+            else:
+                values = pd.to_numeric(frame[c.feature], errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan
+                )
+                miss = np.isnan(values)
+                idx = np.searchsorted(np.asarray(c.splits, dtype=float), values, side="right")
+                table = np.asarray(c.points, dtype=float)
+                points[:, j] = np.where(
+                    miss, c.missing_points, table[np.minimum(idx, len(table) - 1)]
+                )
             missing[:, j] = miss
         return points, missing
 
@@ -111,34 +164,56 @@ def not_scorable_reasons(record_count: np.ndarray, history_months: np.ndarray) -
     return why
 
 
-def _final_scores(total: np.ndarray) -> np.ndarray:
+def final_scores(total: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(total + 0.5), SCORE_MIN, SCORE_MAX).astype(np.int64)
 
 
-def _reason_entries(card: CompiledScorecard) -> tuple[list[dict], list[dict]]:
-    """Per characteristic: the reason entry for a value that costs points, and for a missing
-    value that costs points (points_lost filled in per subject)."""
-    known, missing = [], []
-    for c in card.characteristics:
-        f = FEATURES_BY_NAME[c.feature]
-        known.append({"code": f.code, "feature": f.name, "pillar": f.pillar, "text": f.reason})
-        missing.append(
-            {
-                "code": f"{f.code}N",
-                "feature": f.name,
-                "pillar": f.pillar,
-                "text": f.missing_reason or f.reason,
-            }
+def reasons_for_rows(
+    card: CompiledScorecard, points: np.ndarray, missing: np.ndarray, rows: np.ndarray
+) -> list[list[dict]]:
+    """The reasons of each row (`rules.rank_reasons` over arrays): for the rows where `rows`
+    is True, at most 4 dicts (code, feature, [pillar,] text, points_lost), biggest loss first,
+    plus the inquiries factor as a fifth when it cost points; [] for the other rows."""
+    n = len(points)
+    best = np.array([c.best_points for c in card.characteristics], dtype=float)
+    losses = np.maximum(0.0, best[None, :] - points) if len(best) else points
+    k = min(MAX_REASONS, losses.shape[1])
+    # Stable sort on -loss: ties keep feature-name order, as rules.rank_reasons does.
+    order = np.argsort(-losses, axis=1, kind="stable")
+    inq = card.features.index(card.inquiries) if card.inquiries else -1
+    known, absent = card.reason_entries()
+    out: list[list[dict]] = []
+    for i in range(n):
+        if not rows[i]:
+            out.append([])
+            continue
+        picked = [j for j in order[i, :k] if losses[i, j] >= MIN_REASON_LOSS]
+        if inq >= 0 and inq not in picked and losses[i, inq] >= MIN_REASON_LOSS:
+            picked.append(inq)
+        out.append(
+            [
+                {
+                    **(absent[j] if missing[i, j] else known[j]),
+                    "points_lost": round(float(losses[i, j]), 1),
+                }
+                for j in picked
+            ]
         )
-    return known, missing
+    return out
 
 
-def score_frame(card: CompiledScorecard, frame: pd.DataFrame) -> pd.DataFrame:
+def score_frame(
+    card: CompiledScorecard,
+    frame: pd.DataFrame,
+    computed: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Score every row of a feature frame (as built by `features.jobs.build_features`).
+    `computed` is (points, missing) already computed for the frame's rows (by the compiled
+    expression, `scoring.jobs`); without it they are computed here.
 
     Returns subject_id, scorable, score (None when not scorable), not_scorable_reason,
-    pillar_<name> (0-100 or None) and reasons (list of at most 4 dicts: code, feature, pillar,
-    text, points_lost; only characteristics that cost points, biggest loss first)."""
+    pillar_<name> (0-100 or None) and reasons (list of dicts: code, feature, pillar, text,
+    points_lost; see `reasons_for_rows`)."""
     n = len(frame)
     record_count = frame["record_count"].fillna(0).to_numpy(dtype=np.int64)
     history = pd.to_numeric(frame["history_months"], errors="coerce").to_numpy(
@@ -147,9 +222,9 @@ def score_frame(card: CompiledScorecard, frame: pd.DataFrame) -> pd.DataFrame:
     why = not_scorable_reasons(record_count, history)
     scorable = pd.isna(why)
 
-    points, missing = card.points_matrix(frame)
+    points, missing = computed if computed is not None else card.points_matrix(frame)
     total = card.base_points + points.sum(axis=1)
-    scores = _final_scores(total)
+    scores = final_scores(total)
 
     out = pd.DataFrame({"subject_id": frame["subject_id"].to_numpy()})
     out["scorable"] = scorable
@@ -173,27 +248,6 @@ def score_frame(card: CompiledScorecard, frame: pd.DataFrame) -> pd.DataFrame:
         values = np.where(has & scorable, values, np.nan)
         out[f"pillar_{pillar}"] = values
 
-    best = np.array([c.best_points for c in card.characteristics], dtype=float)
-    losses = np.maximum(0.0, best[None, :] - points) if len(best) else points
-    k = min(MAX_REASONS, losses.shape[1])
-    # Stable sort on -loss: ties keep feature-name order, as rules.rank_reasons does.
-    order = np.argsort(-losses, axis=1, kind="stable")[:, :k]
-    top = np.take_along_axis(losses, order, axis=1)
-    top_missing = np.take_along_axis(missing, order, axis=1)
-    known, absent = _reason_entries(card)
-    reasons: list[list[dict]] = []
-    for i in range(n):
-        if not scorable[i]:
-            reasons.append([])
-            continue
-        row = []
-        for j in range(k):
-            loss = top[i, j]
-            if loss < MIN_REASON_LOSS:
-                break
-            entry = absent[order[i, j]] if top_missing[i, j] else known[order[i, j]]
-            row.append({**entry, "points_lost": round(float(loss), 1)})
-        reasons.append(row)
-    out["reasons"] = reasons
+    out["reasons"] = reasons_for_rows(card, points, missing, scorable)
     out["total_points"] = total
     return out

@@ -1,33 +1,27 @@
-"""Score the population: fit and validate a scorecard out of time, register it, score every
-subject at `as_of`, and publish all scores in one ledger transaction."""
+"""Score the population at `as_of` with the champion model, through the compiled scorecard
+expression (`scoring.jobs`), and publish all scores in one ledger transaction."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-import joblib
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
-from openbureau.catalogue.model import CATALOGUE_VERSION
-from openbureau.features.jobs import build_features, outcomes
-from openbureau.features.rules import feature_names
+from openbureau.features.jobs import build_features
 from openbureau.progress import Progress, no_progress
-from openbureau.scoring.model import FittedModel, TrainingError, evaluate, fit_scorecard
-from openbureau.scoring.rules import model_dates, month_end
-from openbureau.scoring.scorecard import not_scorable_reasons, score_frame
-from openbureau.storage.lake import read_links, read_records
-from openbureau.storage.ledger import models, runs, scores, subjects
+from openbureau.scoring import registry
+from openbureau.scoring.governance import Lake, fit_on, frame_of, read_lake, validate_on
+from openbureau.scoring.jobs import score_expression
+from openbureau.scoring.scorecard import score_frame
+from openbureau.storage.ledger import runs, scores, subjects
 
-_STEPS = 6
+_STEPS = 4
 _CHUNK = 20_000
 
 
@@ -50,27 +44,8 @@ class ScoreRunSummary:
     features_used: list[str]
     artefact_path: str
     elapsed_seconds: float
+    promoted_now: bool = False  # no champion existed: this run fitted and promoted one
     seconds_by_step: dict[str, float] = field(default_factory=dict)
-
-
-def _scorable_training_rows(feats: pd.DataFrame, outs: pd.DataFrame) -> pd.DataFrame:
-    """Subjects scorable at the date who have an observed outcome, in subject_id order."""
-    rows = feats.merge(outs, on="subject_id", how="inner")
-    history = pd.to_numeric(rows["history_months"], errors="coerce").to_numpy(dtype=float)
-    why = not_scorable_reasons(rows["record_count"].to_numpy(dtype=np.int64), history)
-    return rows[pd.isna(why)].sort_values("subject_id", ignore_index=True)
-
-
-def _frame(con, expr) -> pd.DataFrame:
-    """Run an Ibis expression into pandas through Arrow (faster than Ibis's own conversion)."""
-    return con.to_pyarrow(expr).to_pandas()
-
-
-def _frame_hash(*frames: pd.DataFrame) -> str:
-    digest = hashlib.sha256()
-    for frame in frames:
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def _quantiles(values: np.ndarray) -> dict[str, int]:
@@ -78,17 +53,6 @@ def _quantiles(values: np.ndarray) -> dict[str, int]:
         return {}
     qs = {"min": 0.0, "p10": 0.1, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p90": 0.9, "max": 1.0}
     return {k: int(np.quantile(values, q)) for k, q in qs.items()}
-
-
-def _save_artefact(bureau: Bureau, version: str, fitted: FittedModel, meta: dict) -> str:
-    folder = bureau.settings.models_dir / version
-    folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(fitted.scorecard, folder / "scorecard.joblib")
-    published = {**meta, "scorecard": fitted.card.to_dict(), "dropped": fitted.dropped}
-    tmp = folder / ".scorecard.json.tmp"
-    tmp.write_text(json.dumps(published, indent=2, default=str))
-    tmp.replace(folder / "scorecard.json")
-    return str(folder)
 
 
 def _population(bureau: Bureau) -> pd.DataFrame:
@@ -131,15 +95,11 @@ def _publish(
     as_of: date,
     version: str,
     rows: list[dict],
-    model_row: dict,
     run_row: dict,
     progress: Progress,
 ) -> None:
-    """Register the champion and replace this version's scores at as_of: all or nothing."""
+    """Replace this version's scores at as_of and record the run: all or nothing."""
     with bureau.ledger.begin() as conn:
-        conn.execute(update(models).values(champion=False))
-        conn.execute(delete(models).where(models.c.model_version == version))
-        conn.execute(insert(models), [model_row])
         conn.execute(
             delete(scores).where(scores.c.as_of == as_of, scores.c.model_version == version)
         )
@@ -158,17 +118,31 @@ def _publish(
         )
 
 
+def _first_champion(bureau: Bureau, lake: Lake, as_of: date) -> registry.RegisteredModel:
+    """No champion yet: fit, validate and promote one (each step registered and audited)."""
+    fit = fit_on(bureau, lake, as_of, audit.LOCAL_OPERATOR)
+    with bureau.ledger.connect() as conn:
+        model = registry.get(conn, fit.model_version)
+    if "validate" not in model.metrics:
+        validate_on(bureau, lake, model, as_of, audit.LOCAL_OPERATOR)
+    with bureau.ledger.begin() as conn:
+        registry.promote(
+            conn, fit.model_version, actor=audit.LOCAL_OPERATOR, reason="no champion yet"
+        )
+    with bureau.ledger.connect() as conn:
+        return registry.get(conn, fit.model_version)
+
+
 def score_population(
     bureau: Bureau, as_of: date, *, progress: Progress | None = None
 ) -> ScoreRunSummary:
-    """Fit a scorecard on features at train_as_of with outcomes in the 12 months after it,
-    validate it at validate_as_of (see `scoring.rules.model_dates`), register it as the
-    champion, and publish a score row for every subject in the ledger at `as_of`.
+    """Score every subject in the ledger at `as_of` with the champion model, and publish a
+    score row for each (tagged with the model version) in one transaction; publishing again
+    replaces that version's rows for `as_of`. With no champion, first fits, validates and
+    promotes one (`fit_model`, `validate_model`, `promote_model` at `as_of`).
 
-    Uses only records reported on or before `as_of`. The model version is a hash of the
-    training and validation data and dates: the same data gives the same version, and
-    publishing again replaces that version's rows for `as_of`. Raises ValueError
-    (`TrainingError`) when the data cannot support a model, FileNotFoundError when the lake
+    Uses only records reported on or before `as_of`. Raises ValueError (`TrainingError`)
+    when a model is needed and the data cannot support one, FileNotFoundError when the lake
     or the links are missing."""
     progress = progress or no_progress
     started_at = datetime.now(UTC)
@@ -179,83 +153,32 @@ def score_population(
         seconds[name] = round(time.perf_counter() - t0 - sum(seconds.values()), 2)
         progress("score", i, _STEPS)
 
-    con = bureau.batch_engine()
-    if con.name == "duckdb":
-        # the jobs scan the lake's files some fifty times: keep their footers in memory
-        con.raw_sql("SET parquet_metadata_cache = true")
-    records = read_records(con, bureau.lake)
-    records = records.filter(records.reported_on <= as_of)
-    links = read_links(con, bureau.lake)
-    credit = records.filter(records.record_type == "credit_account")
-    last_month = con.execute(credit.reporting_month.max())
-    if last_month is None or pd.isna(last_month):
-        raise TrainingError(f"no credit account reported on or before {as_of}: cannot train")
-    data_end = month_end(pd.Timestamp(last_month).date())
-    train_as_of, validate_as_of = model_dates(as_of, data_end)
     progress("score", 0, _STEPS)
+    lake = read_lake(bureau, as_of)
+    with bureau.ledger.connect() as conn:
+        model = registry.champion(conn)
+    promoted_now = model is None
+    if model is None:
+        model = _first_champion(bureau, lake, as_of)
+    card = model.card()
+    step("model", 1)
 
-    train = _scorable_training_rows(
-        _frame(con, build_features(records, links, train_as_of)),
-        _frame(con, outcomes(records, links, train_as_of)),
-    )
-    step("train features", 1)
-    valid = _scorable_training_rows(
-        _frame(con, build_features(records, links, validate_as_of)),
-        _frame(con, outcomes(records, links, validate_as_of)),
-    )
-    step("validate features", 2)
-
-    names = feature_names()
-    fitted = fit_scorecard(train[names], train["bad"].to_numpy())
-    m_train = evaluate(fitted.card, train[names], train["bad"].to_numpy())
-    m_valid = evaluate(fitted.card, valid[names], valid["bad"].to_numpy())
-    if math.isnan(m_valid["auc"]):
-        raise TrainingError(
-            f"cannot validate out of time at {validate_as_of}: {len(valid)} subjects with "
-            "outcomes, not both good and bad among them"
-        )
-    data_hash = _frame_hash(
-        train[["subject_id", *names, "bad"]], valid[["subject_id", *names, "bad"]]
-    )
-    card_json = json.dumps(fitted.card.to_dict(), sort_keys=True)
-    key = f"{CATALOGUE_VERSION}|{train_as_of}|{validate_as_of}|{data_hash}|{card_json}"
-    version = f"sc-{validate_as_of:%Y%m}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    metrics = {"train": m_train, "validate": m_valid}
-    meta = {
-        "model_version": version,
-        "catalogue_version": CATALOGUE_VERSION,
-        "train_as_of": train_as_of,
-        "validate_as_of": validate_as_of,
-        "scored_as_of": as_of,
-        "data_end": data_end,
-        "data_hash": data_hash,
-        "outcome": "90+ days past due (outside hardship) or written off on a credit account, "
-        "or a judgment default finding, within 12 months after the date",
-        "metrics": metrics,
-    }
-    artefact = _save_artefact(bureau, version, fitted, meta)
-    step("fit", 3)
-
-    feats = _frame(con, build_features(records, links, as_of))
-    step("score features", 4)
+    feats = build_features(lake.records, lake.links, as_of)
+    computed = frame_of(lake.con, score_expression(card, feats, feats.columns))
     population = _population(bureau)
-    frame = population.merge(feats, on="subject_id", how="left")
+    frame = population.merge(computed, on="subject_id", how="left")
     frame["record_count"] = frame["record_count"].fillna(0)
+    step("features and points", 2)
     # A subject with no record known at as_of has no feature row: not scorable, no records.
-    scored = score_frame(fitted.card, frame)
-    step("score", 5)
+    j = range(len(card.characteristics))
+    points = frame[[f"points_{i}" for i in j]].fillna(0.0).to_numpy(dtype=float)
+    missing = frame[[f"missing_{i}" for i in j]].fillna(False).to_numpy(dtype=bool)
+    scored = score_frame(card, frame, (points, missing))
+    step("score", 3)
 
+    version = model.model_version
     n_scorable = int(scored["scorable"].sum())
     values = scored.loc[scored["scorable"], "score"].to_numpy(dtype=np.int64)
-    model_row = {
-        "model_version": version,
-        "created_at": datetime.now(UTC),
-        "train_as_of": train_as_of,
-        "validate_as_of": validate_as_of,
-        "artefact_path": artefact,
-        "metrics": {**metrics, "features": fitted.card.features, "dropped": fitted.dropped},
-        "champion": True,
-    }
     run_row = {
         "stage": "score",
         "started_at": started_at,
@@ -266,27 +189,27 @@ def score_population(
             "n_not_scorable": len(scored) - n_scorable,
         },
     }
-    _publish(
-        bureau, as_of, version, _score_rows(scored, as_of, version), model_row, run_row, progress
-    )
-    step("publish", 6)
+    _publish(bureau, as_of, version, _score_rows(scored, as_of, version), run_row, progress)
+    step("publish", 4)
+    m_train, m_valid = model.metrics["train"], model.metrics["validate"]
     return ScoreRunSummary(
         model_version=version,
         as_of=as_of,
-        train_as_of=train_as_of,
-        validate_as_of=validate_as_of,
+        train_as_of=model.train_as_of,
+        validate_as_of=model.validate_as_of,
         auc_train=m_train["auc"],
         auc_validate=m_valid["auc"],
         gini=m_valid["gini"],
         ks=m_valid["ks"],
-        n_train=len(train),
-        n_validate=len(valid),
+        n_train=m_train["n"],
+        n_validate=m_valid["n"],
         bad_rate_train=m_train.get("bad_rate", float("nan")),
         n_scored=n_scorable,
         n_not_scorable=len(scored) - n_scorable,
         score_quantiles=_quantiles(values),
-        features_used=fitted.card.features,
-        artefact_path=artefact,
+        features_used=card.features,
+        artefact_path=model.artefact_path,
         elapsed_seconds=round(time.perf_counter() - t0, 2),
+        promoted_now=promoted_now,
         seconds_by_step=seconds,
     )
