@@ -103,8 +103,8 @@ def _from_truth(bureau: Bureau, folder: Path) -> pd.DataFrame:
     links = read_links(con, bureau.lake).select("identity_key", "subject_id")
     truth = con.read_parquet(str(folder / "records.parquet"), table_name="truth_records")
     truth = truth.select("furnisher_id", "record_id", "true_subject_id").distinct()
-    joined = records.distinct().join(links, "identity_key").join(
-        truth, ["furnisher_id", "record_id"]
+    joined = (
+        records.distinct().join(links, "identity_key").join(truth, ["furnisher_id", "record_id"])
     )
     counts = _frame(
         con, joined.group_by(["subject_id", "true_subject_id"]).agg(n=joined.record_id.count())
@@ -142,17 +142,16 @@ def build_model_report(
     if oot_as_of is None:
         # the data as it was when the model was fitted: the report repeats its validation
         oot_as_of = date.fromisoformat(str(published["validate_as_of"]))
-        records = records.filter(records.reported_on <= date.fromisoformat(
-            str(published["scored_as_of"])
-        ))
+        records = records.filter(
+            records.reported_on <= date.fromisoformat(str(published["scored_as_of"]))
+        )
     else:
         _check_window(con, records, oot_as_of)
     progress("model report", 0, 4)
 
     def sample(at: date) -> pd.DataFrame:
-        return _scorable_training_rows(
-            _frame(con, build_features(records, links, at)), _frame(con, outcomes(records, links, at))
-        )
+        feats = _frame(con, build_features(records, links, at))
+        return _scorable_training_rows(feats, _frame(con, outcomes(records, links, at)))
 
     train, oot = sample(train_as_of), sample(oot_as_of)
     progress("model report", 2, 4)

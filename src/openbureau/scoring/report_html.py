@@ -37,11 +37,12 @@ def charts(report: ModelReport) -> dict[str, Markup]:
     bads = sum(b.bads for b in oot) or 1
     n_train = sum(b.n for b in train) or 1
     n_oot = sum(b.n for b in oot) or 1
+    o, t = report.oot, report.train
     roc = svg.line_chart(
         "ROC curve",
         [
-            svg.Series(f"out of time (AUC {report.oot.auc:.3f})", report.oot.fpr, report.oot.tpr),
-            svg.Series(f"training (AUC {report.train.auc:.3f})", report.train.fpr, report.train.tpr),
+            svg.Series(f"out of time (AUC {o.auc:.3f})", o.fpr, o.tpr),
+            svg.Series(f"training (AUC {t.auc:.3f})", t.fpr, t.tpr),
             svg.Series("chance", [0, 1], [0, 1], dashed=True),
         ],
         x_label="share of goods declined",
