@@ -54,7 +54,11 @@ def model_report(
     # imported here: openbureau.cli registers this command, so it cannot be imported above
     from openbureau.cli import _bureau, _fail, _parse_date, console, progress_bars
     from openbureau.scoring.artefact import ModelNotFound
-    from openbureau.scoring.model_report import build_model_report, protected_attributes
+    from openbureau.scoring.model_report import (
+        ModelReportError,
+        build_model_report,
+        protected_attributes,
+    )
     from openbureau.scoring.report_html import render_model_report
 
     bureau = _bureau(home)
@@ -71,9 +75,7 @@ def model_report(
                 protected_source=str(protected) if protected else None,
                 progress=bars,
             )
-    except ModelNotFound as exc:
-        _fail(str(exc), 2)
-    except (FileNotFoundError, ValueError) as exc:
+    except (ModelNotFound, ModelReportError, FileNotFoundError) as exc:
         _fail(str(exc), 2)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

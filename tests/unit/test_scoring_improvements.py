@@ -91,6 +91,17 @@ def test_rising_sentence_and_small_gains_left_out():
     assert what_would_raise(600.0, (tiny,), {"late30_count_24m": 4}) == []
 
 
+def test_more_credit_is_never_suggested():
+    # the data found that a larger balance goes with fewer defaults: still not advice to borrow
+    balance = Characteristic("total_balance", (1000.0,), (-30.0, 5.0), 0.0)
+    accounts = Characteristic("open_accounts", (0.5, 3.5), (-5.0, 10.0, 0.0), 0.0)
+    values = {"total_balance": 0.0, "open_accounts": 5.0}
+    found = what_would_raise(600.0, (accounts, balance), values)
+    # closing accounts down to 3 is fine; opening one or owing more is not suggested
+    assert [(m.feature, m.direction, m.target) for m in found] == [("open_accounts", "down", 3.0)]
+    assert what_would_raise(600.0, (accounts,), {"open_accounts": 0.0}) == []
+
+
 def _characteristic(draw, name: str) -> Characteristic:
     splits = sorted(draw(st.sets(st.integers(-5, 40).map(lambda v: v / 2), min_size=1, max_size=5)))
     pts = draw(

@@ -157,3 +157,11 @@ def test_ceiling_finds_what_a_monotone_card_cannot():
     y = (X[:, 0] != X[:, 1]).astype(int) ^ (rng.random(4000) < 0.05)
     auc = v.ceiling_auc(X[:3000], y[:3000], X[3000:], y[3000:])
     assert auc > 0.9
+
+
+def test_ceiling_ignores_a_feature_nobody_has():
+    rng = np.random.default_rng(8)
+    x = rng.random(600)
+    y = (x + 0.3 * rng.random(600) > 0.8).astype(int)
+    X = np.column_stack([x, np.full(600, np.nan)])
+    assert v.ceiling_auc(X[:400], y[:400], X[400:], y[400:]) > 0.85

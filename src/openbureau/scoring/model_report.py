@@ -32,6 +32,10 @@ DEFAULT_CUTOFF = 600
 TRUTH_ATTRIBUTES = ("sex", "age_band", "region")
 
 
+class ModelReportError(ValueError):
+    """The report cannot be made as asked (dates, sample, protected attributes)."""
+
+
 @dataclass(frozen=True)
 class CharacteristicReport:
     feature: str
@@ -85,19 +89,21 @@ def protected_attributes(bureau: Bureau, source: Path) -> pd.DataFrame:
     elif source.suffix == ".parquet":
         frame = pd.read_parquet(source)
     else:
-        raise ValueError(f"{source}: give a truth folder, a .csv or a .parquet file")
+        raise ModelReportError(f"{source}: give a truth folder, a .csv or a .parquet file")
     if "subject_id" not in frame.columns or len(frame.columns) < 2:
-        raise ValueError(f"{source}: needs a subject_id column and at least one attribute")
+        raise ModelReportError(
+            f"{source}: needs a subject_id column and at least one attribute column"
+        )
     if frame["subject_id"].duplicated().any():
         first = frame.loc[frame["subject_id"].duplicated(), "subject_id"].iloc[0]
-        raise ValueError(f"{source}: subject_id {first!r} appears more than once")
+        raise ModelReportError(f"{source}: subject_id {first!r} appears more than once")
     return frame.astype({c: object for c in frame.columns})
 
 
 def _from_truth(bureau: Bureau, folder: Path) -> pd.DataFrame:
     for name in ("records.parquet", "subjects.parquet"):
         if not (folder / name).is_file():
-            raise ValueError(f"{folder}: not a truth folder (no {name})")
+            raise ModelReportError(f"{folder}: not a truth folder (no {name})")
     con = bureau.batch_engine()
     records = read_records(con, bureau.lake).select("furnisher_id", "record_id", "identity_key")
     links = read_links(con, bureau.lake).select("identity_key", "subject_id")
@@ -129,7 +135,7 @@ def build_model_report(
 ) -> ModelReport:
     """Measure the champion (or `model_version`) on its out-of-time sample (features at its
     validation date, outcomes in the 12 months after), or at `oot_as_of`, a later month end
-    whose outcome window the lake covers. Raises ModelNotFound, or ValueError when the
+    whose outcome window the lake covers. Raises ModelNotFound, or ModelReportError when the
     sample cannot be measured."""
     progress = progress or no_progress
     with bureau.ledger.connect() as conn:
@@ -154,6 +160,12 @@ def build_model_report(
         return _scorable_training_rows(feats, _frame(con, outcomes(records, links, at)))
 
     train, oot = sample(train_as_of), sample(oot_as_of)
+    for name, rows, at in (("training", train, train_as_of), ("out-of-time", oot, oot_as_of)):
+        if rows["bad"].nunique() < 2:
+            raise ModelReportError(
+                f"the {name} sample at {at} has {len(rows)} subjects with outcomes, not both "
+                "good and bad among them: nothing to measure"
+            )
     progress("model report", 2, 4)
     names = feature_names()
     y_train, y_oot = train["bad"].to_numpy(int), oot["bad"].to_numpy(int)
@@ -211,13 +223,13 @@ def _values(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 def _check_window(con, records, at: date) -> None:
     if month_end(at) != at:
-        raise ValueError(f"the out-of-time date must end a month, not {at}")
+        raise ModelReportError(f"the out-of-time date must end a month, not {at}")
     credit = records.filter(records.record_type == "credit_account")
     last = con.execute(credit.reporting_month.max())
     needed = month_end(add_months(at.replace(day=1), OUTCOME_HORIZON_MONTHS))
     known = None if last is None or pd.isna(last) else month_end(pd.Timestamp(last).date())
     if known is None or known < needed:
-        raise ValueError(
+        raise ModelReportError(
             f"outcomes in the 12 months after {at} are not all in the lake: its credit "
             f"reports end {known or 'nowhere'}, the window ends {needed}"
         )
@@ -233,6 +245,10 @@ def _add_fairness(
 ) -> None:
     attrs = [c for c in protected.columns if c != "subject_id"]
     joined = oot[["subject_id"]].merge(protected, on="subject_id", how="left")
+    if not joined[attrs].notna().any().any():
+        raise ModelReportError(
+            f"none of the {len(oot)} out-of-time subjects has an attribute in {source}"
+        )
     y = oot["bad"].to_numpy(int)
     report.protected_source = source
     report.fairness = [

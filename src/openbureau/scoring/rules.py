@@ -152,6 +152,16 @@ def pillar_subscore(
 #: Features whose values are shares (0.25 = 25%); every other feature counts whole units
 #: (days, months, accounts, minor units of money), so its target values are whole numbers.
 SHARE_FEATURES = frozenset({"utilisation", "late_invoice_share_12m"})
+#: Changes that mean taking on more credit or debt: never suggested, whatever points they
+#: would earn (as a missing value is never advised away by opening an account).
+MORE_CREDIT = frozenset(
+    {
+        ("total_balance", "up"),
+        ("open_accounts", "up"),
+        ("accounts_opened_6m", "up"),
+        ("accounts_opened_12m", "up"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -251,7 +261,8 @@ def what_would_raise(
     """For each characteristic, the smallest change of the subject's value that moves their
     points up to the next better bin, with the points gained; biggest gain first (ties by
     feature name), only gains of at least `min_gain`. Each change is counted alone, the
-    other values held as they are."""
+    other values held as they are. A factor whose better bin means more credit or debt
+    (`MORE_CREDIT`) gets no suggestion."""
     total = base_points + sum(c.points_for(values.get(c.feature)) for c in characteristics)
     out = []
     for c in characteristics:
@@ -260,6 +271,8 @@ def what_would_raise(
             value = None
         found = improvement_for(c, value, whole=c.feature not in SHARE_FEATURES)
         if value is None or found is None or found.gain < min_gain:
+            continue
+        if (c.feature, found.direction) in MORE_CREDIT:
             continue
         out.append(
             Improvement(

@@ -232,11 +232,14 @@ def ceiling_auc(
 ) -> float:
     """Out-of-time AUC of a gradient-boosting model fitted on the same training rows and
     features as the scorecard, unconstrained (no monotonicity, no binning): how much a
-    black box could add."""
+    black box could add. A feature nobody in training has a value for is left out (it can
+    add nothing, and the trees cannot bin it)."""
     X_train, y_train = np.asarray(X_train, float), np.asarray(y_train, int)
+    known = ~np.isnan(X_train).all(axis=0)
+    X_train, X_oot = X_train[:, known], np.asarray(X_oot, float)[:, known]
     if len(y_train) > CEILING_MAX_ROWS:
         take = np.sort(np.random.default_rng(seed).choice(len(y_train), CEILING_MAX_ROWS, False))
         X_train, y_train = X_train[take], y_train[take]
     model = HistGradientBoostingClassifier(random_state=seed, **CEILING_PARAMS)
     model.fit(X_train, y_train)
-    return float(roc_auc_score(y_oot, model.predict_proba(np.asarray(X_oot, float))[:, 1]))
+    return float(roc_auc_score(y_oot, model.predict_proba(X_oot)[:, 1]))
