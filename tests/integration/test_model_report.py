@@ -17,10 +17,15 @@ from typer.testing import CliRunner
 
 from factories import make_bureau, synthetic_population
 from openbureau.api.app import create_app
+from openbureau.catalogue.model import PILLARS
 from openbureau.cli_model_report import model_report
+from openbureau.features.rules import FEATURES_BY_NAME
+from openbureau.reports import reads
 from openbureau.reports.service import build_report
 from openbureau.scoring.artefact import published_card, read_published
+from openbureau.scoring.explain import subject_features
 from openbureau.scoring.model_report import build_model_report, protected_attributes
+from openbureau.scoring.rules import pillar_subscore
 from openbureau.scoring.service import score_population
 from openbureau.storage.ledger import scores
 
@@ -195,3 +200,29 @@ def test_improvements_in_the_api_and_on_the_page(scored):
         html = client.get(f"/subjects/{low.subject_id}").text
     assert "What would raise this score" in html
     assert first["text"] in html
+
+
+def test_published_pillar_subscores_follow_the_rule(scored):
+    """Each published pillar sub-score is the pillar's points placed between the least and
+    the most its characteristics can give, recomputed here from the subject's own records."""
+    bureau, summary = scored
+    card = published_card(read_published(bureau.settings.home, summary.artefact_path))
+    checked = 0
+    for row in _scorable(bureau)[:25]:
+        keys = reads.subject_identity_keys(bureau.lake, row.subject_id)
+        records = reads.subject_records(bureau.lake, keys, row.as_of)
+        features = subject_features(row.subject_id, records, row.as_of)
+        for pillar in PILLARS:
+            chars = [
+                c for c in card.characteristics if FEATURES_BY_NAME[c.feature].pillar == pillar
+            ]
+            want = pillar_subscore(
+                [c.points_for(features[c.feature]) for c in chars],
+                [c.min_possible for c in chars],
+                [c.max_possible for c in chars],
+                features[f"n_{pillar}"] > 0,
+            )
+            got = getattr(row, f"pillar_{pillar}")
+            assert got == (None if want is None else pytest.approx(want)), (row.subject_id, pillar)
+            checked += want is not None
+    assert checked >= 25  # every file scored here has credit: a commercial sub-score at least
