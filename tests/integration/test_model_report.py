@@ -25,7 +25,7 @@ from openbureau.reports.service import build_report
 from openbureau.scoring.artefact import published_card, read_published
 from openbureau.scoring.explain import subject_features
 from openbureau.scoring.model_report import build_model_report, protected_attributes
-from openbureau.scoring.rules import pillar_subscore
+from openbureau.scoring.rules import subscore_of
 from openbureau.scoring.service import score_population
 from openbureau.storage.ledger import scores
 
@@ -216,12 +216,7 @@ def test_published_pillar_subscores_follow_the_rule(scored):
             chars = [
                 c for c in card.characteristics if FEATURES_BY_NAME[c.feature].pillar == pillar
             ]
-            want = pillar_subscore(
-                [c.points_for(features[c.feature]) for c in chars],
-                [c.min_possible for c in chars],
-                [c.max_possible for c in chars],
-                features[f"n_{pillar}"] > 0,
-            )
+            want = subscore_of(chars, features, features[f"n_{pillar}"] > 0)
             got = getattr(row, f"pillar_{pillar}")
             assert got == (None if want is None else pytest.approx(want)), (row.subject_id, pillar)
             checked += want is not None

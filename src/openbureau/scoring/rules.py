@@ -289,6 +289,18 @@ def what_would_raise(
     return out
 
 
+def subscore_of(
+    characteristics: Sequence[Characteristic], values: Mapping[str, float | None], has_data: bool
+) -> float | None:
+    """`pillar_subscore` of a subject's values on one pillar's characteristics."""
+    return pillar_subscore(
+        [c.points_for(values.get(c.feature)) for c in characteristics],
+        [c.min_possible for c in characteristics],
+        [c.max_possible for c in characteristics],
+        has_data,
+    )
+
+
 def month_end(d: date) -> date:
     """The last day of `d`'s month."""
     return add_months(d.replace(day=1), 1) - timedelta(days=1)
