@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from factories import make_bureau, synthetic_population
 from openbureau.api.app import create_app
+from openbureau.bootstrap import build_bureau
 from openbureau.catalogue.model import PILLARS
 from openbureau.cli_model_report import model_report
 from openbureau.features.rules import FEATURES_BY_NAME
@@ -28,6 +29,7 @@ from openbureau.scoring.model_report import build_model_report, protected_attrib
 from openbureau.scoring.rules import subscore_of
 from openbureau.scoring.service import score_population
 from openbureau.storage.ledger import scores
+from report_fixture import GOOD, build_report_fixture
 
 AS_OF = date(2024, 12, 31)
 
@@ -221,3 +223,16 @@ def test_published_pillar_subscores_follow_the_rule(scored):
             assert got == (None if want is None else pytest.approx(want)), (row.subject_id, pillar)
             checked += want is not None
     assert checked >= 25  # every file scored here has credit: a commercial sub-score at least
+
+
+@pytest.mark.parametrize("artefact", [None, "{not json", '{"scorecard": {}}'])
+def test_a_missing_or_damaged_artefact_costs_the_suggestions_not_the_report(tmp_path, artefact):
+    fixture = build_report_fixture(tmp_path)
+    bureau = build_bureau(fixture.settings)
+    if artefact is not None:
+        folder = fixture.settings.home / "models" / "scorecard-2025.12"
+        folder.mkdir(parents=True)
+        (folder / "scorecard.json").write_text(artefact)
+    report = build_report(bureau, GOOD)
+    assert report.score is not None and report.score.score == 781
+    assert report.improvements == []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -35,6 +36,8 @@ from openbureau.reports.rules import (
 )
 from openbureau.scoring import explain
 from openbureau.scoring.artefact import ModelNotFound, model_row
+
+log = logging.getLogger(__name__)
 
 _DISPLAYED_IDENTITY = (
     "subject_kind", "given_name", "family_name", "org_name", "date_of_birth",
@@ -159,6 +162,10 @@ def _improvements(
     try:
         found = explain.improvements(bureau, score_row, artefact, rows)
     except ModelNotFound:
+        return []
+    except (OSError, ValueError, KeyError):
+        # a damaged artefact costs the suggestions, never the subject's right to the report
+        log.exception("cannot read model %s for suggestions", score_row["model_version"])
         return []
     return [
         ScoreImprovement(
