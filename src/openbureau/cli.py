@@ -22,11 +22,11 @@ from rich.progress import (
 from rich.table import Table
 
 from openbureau import cli_access, cli_identity
+from openbureau.cli_model import model_app
 from openbureau.cli_support import HomeOption, console, err_console
 from openbureau.cli_support import bureau_for as _bureau
 from openbureau.cli_support import fail as _fail
 from openbureau.cli_support import parse_date as _parse_date
-from openbureau.cli_model import model_app
 from openbureau.config import Settings
 
 app = typer.Typer(

@@ -183,3 +183,13 @@ def score(
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"{n} rows scored to {out}")
+
+
+def _register_report() -> None:
+    # the validation report's command lives in its own module (cli_model_report.py)
+    from openbureau.cli_model_report import model_report  # noqa: PLC0415
+
+    model_app.command("report")(model_report)
+
+
+_register_report()

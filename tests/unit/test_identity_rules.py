@@ -240,3 +240,26 @@ def test_quality_counts_record_pairs():
     # predicted pairs: C(4,2)+C(2,2)=7; true: C(5,2)=10; both: C(3,2)+C(2,2)=4
     assert (q.precision, q.recall) == (round(4 / 7, 6), 0.4)
     assert (q.mixed_file_rate, q.split_rate) == (0.5, 0.5)
+
+
+def test_a_chain_between_two_ids_is_cut_at_its_weakest_link():
+    variants = pd.DataFrame(
+        {
+            "national_id_scheme": ["CN-RIC", None, "CN-RIC", None, None],
+            "id_key": ["CN-RIC:a", None, "CN-RIC:b", None, None],
+            "dob": [None, None, None, "1980-03-04", "1980-04-03"],
+        },
+        index=["v1", "v2", "v3", "v4", "v5"],
+    )
+    links = pd.DataFrame(
+        {
+            "identity_key_l": ["v1", "v2", "v4"],
+            "identity_key_r": ["v2", "v3", "v5"],
+            "match_probability": [0.97, 0.99, 0.96],
+        }
+    )
+    labels = linking.cluster(variants, links)
+    assert labels.to_dict() == {"v1": "v1", "v2": "v2", "v3": "v2", "v4": "v4", "v5": "v4"}
+    # an operator's "different" splits even a clean component
+    labels = linking.cluster(variants, links, {("v4", "v5")})
+    assert labels["v4"] != labels["v5"]

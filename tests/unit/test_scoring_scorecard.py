@@ -18,8 +18,8 @@ from openbureau.scoring.rules import (
     Characteristic,
     final_score,
     not_scorable_reason,
-    pillar_subscore,
     rank_reasons,
+    subscore_of,
 )
 from openbureau.scoring.scorecard import CompiledScorecard, reasons_for_rows, score_frame
 
@@ -77,12 +77,7 @@ def test_vectorised_scores_match_pure_rules(rows):
             chars = [
                 c for c in CARD.characteristics if FEATURES_BY_NAME[c.feature].pillar == pillar
             ]
-            want = pillar_subscore(
-                [c.points_for(r[c.feature]) for c in chars],
-                [c.min_possible for c in chars],
-                [c.max_possible for c in chars],
-                r[f"n_{pillar}"] > 0,
-            )
+            want = subscore_of(chars, r, r[f"n_{pillar}"] > 0)
             value = got[f"pillar_{pillar}"]
             assert (want is None and math.isnan(value)) or value == pytest.approx(want)
         assert math.isnan(got["pillar_societal"]) and math.isnan(got["pillar_government"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 from splink import DuckDBAPI, Linker
+from splink.internals.exceptions import SplinkException
 
 from openbureau.identity import models
 from openbureau.identity.names import CITY_ALIASES, canonical_part
@@ -82,18 +83,36 @@ def _quiet() -> None:
 
 def train(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, kind: str, seed: int = 1) -> dict:
     """Estimate a model's parameters on `frame` (one kind of subject): the prior from
-    deterministic rules, u from random pairs, m by expectation maximisation. Returns the model
-    as Splink's JSON-ready dict."""
+    deterministic rules, u from random pairs, m by expectation maximisation. Training starts
+    from `start` (default: the model settings of `models.py`, untrained); a training rule
+    that finds no pairs in this data (no national IDs furnished, say) is skipped, leaving
+    those parameters as they started. Returns the model as Splink's JSON-ready dict."""
+    return _train(con, frame, kind, settings=_KINDS[kind][0](), seed=seed)
+
+
+def retrain(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, kind: str, seed: int = 1) -> dict:
+    """`train`, starting from the shipped model, so parameters this data cannot teach (an ID
+    comparison where nobody furnishes IDs) keep their shipped values."""
+    return _train(con, frame, kind, settings=default_model(kind), seed=seed)
+
+
+def _train(con, frame: pd.DataFrame, kind: str, *, settings, seed: int) -> dict:
     _quiet()
-    settings, training, (prior_rules, recall) = _KINDS[kind]
+    _, training, (prior_rules, recall) = _KINDS[kind]
     db = DuckDBAPI(connection=con)
-    linker = Linker(db.register(frame[LINKAGE_COLUMNS]), settings(), log_level=None)
-    linker.training.estimate_probability_two_random_records_match(list(prior_rules), recall)
+    linker = Linker(db.register(frame[LINKAGE_COLUMNS]), settings, log_level=None)
+    try:
+        linker.training.estimate_probability_two_random_records_match(list(prior_rules), recall)
+    except SplinkException:
+        pass  # no deterministic matches at all: keep the starting prior
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
     for rule in training:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, fix_probability_two_random_records_match=True
-        )
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, fix_probability_two_random_records_match=True
+            )
+        except SplinkException:
+            continue
     return json.loads(json.dumps(linker.misc.save_model_to_json()))
 
 

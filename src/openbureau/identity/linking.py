@@ -78,31 +78,35 @@ def cluster(
     suspect |= {comp[a] for a, _ in cannot_pos}
     label = comp.astype(np.int64).copy()
     if suspect:
-        edge_comp = comp[i] if len(i) else np.array([], dtype=np.int64)
-        offset = int(comp.max()) + 1
-        for c in suspect:
-            members = np.flatnonzero(comp == c)
-            local = {m: k for k, m in enumerate(members)}
-            sel = np.flatnonzero(edge_comp == c)
-            edges = [
-                (local[i[e]], local[j[e]], float(links["match_probability"].iat[e])) for e in sel
-            ]
-            tokens = [
-                {frame["scheme"].iat[m]: frame["id_key"].iat[m]}
-                if pd.notna(frame["id_key"].iat[m])
-                else {}
-                for m in members
-            ]
-            births = [
-                frame["dob"].iat[m] if pd.notna(frame["dob"].iat[m]) else None for m in members
-            ]
-            cl = {(local[a], local[b]) for a, b in cannot_pos if a in local and b in local}
-            sub = guarded_clusters(tokens, births, edges, cl)
-            label[members] = offset + np.asarray(sub, dtype=np.int64)
-            offset += len(members)
+        _recluster(label, comp, suspect, frame, i, j, links, cannot_pos)
     # name each cluster by its smallest identity key: stable whatever the numbering
     named = pd.Series(keys, index=keys).groupby(label).transform("min")
     return pd.Series(named.to_numpy(), index=variants.index, name="cluster")
+
+
+def _recluster(label, comp, suspect, frame, i, j, links, cannot_pos) -> None:
+    """Re-cluster each suspect component with `guarded_clusters`, writing new labels (above
+    every component number) into `label`. Members and edges are grouped once by component,
+    so the cost is linear in the suspects' size, not their number times the graph's."""
+    order = np.argsort(comp, kind="stable")
+    starts = np.searchsorted(comp[order], np.arange(comp.max() + 2))
+    edge_comp = comp[i] if len(i) else np.array([], dtype=np.int64)
+    eorder = np.argsort(edge_comp, kind="stable")
+    estarts = np.searchsorted(edge_comp[eorder], np.arange(comp.max() + 2))
+    prob = links["match_probability"].to_numpy()
+    schemes, ids, dobs = (frame[c].to_numpy() for c in ("scheme", "id_key", "dob"))
+    offset = int(comp.max()) + 1
+    for c in sorted(suspect):
+        members = order[starts[c] : starts[c + 1]]
+        local = {int(m): k for k, m in enumerate(members)}
+        sel = eorder[estarts[c] : estarts[c + 1]]
+        edges = [(local[int(i[e])], local[int(j[e])], float(prob[e])) for e in sel]
+        tokens = [{schemes[m]: ids[m]} if pd.notna(ids[m]) else {} for m in members]
+        births = [dobs[m] if pd.notna(dobs[m]) else None for m in members]
+        cl = {(local[a], local[b]) for a, b in cannot_pos if a in local and b in local}
+        sub = guarded_clusters(tokens, births, edges, cl)
+        label[members] = offset + np.asarray(sub, dtype=np.int64)
+        offset += len(members)
 
 
 def subject_id_for(secret: bytes, cluster_key: str) -> str:

@@ -222,7 +222,7 @@ def _train_or_default(con, frame: pd.DataFrame, kind: str) -> dict:
     """Train on the lake's own variants when there are enough of them; a young bureau uses
     the parameters shipped with OpenBureau (trained on the synthetic population)."""
     if len(frame) >= MIN_TRAINING_VARIANTS:
-        return linker.train(con, frame, kind)
+        return linker.retrain(con, frame, kind)
     return linker.default_model(kind)
 
 

@@ -6,6 +6,7 @@ carry only the masked form."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -54,6 +55,21 @@ class ReasonCode(_Model):
     text: str
     pillar: str | None = None
     points_lost: float | None = Field(default=None, description="Points this reason costs.")
+
+
+class ScoreImprovement(_Model):
+    """A change of one factor that would raise the score, the rest of the file as it is: the
+    nearest value that earns more points in the published scorecard."""
+
+    code: str
+    feature: str
+    pillar: str
+    text: str = Field(description="The change in plain words.")
+    current: float
+    direction: Literal["down", "up"]
+    target: float = Field(description="The nearest value that earns more points.")
+    points_gained: float
+    score_after: int = Field(description="The score the change alone would give.")
 
 
 class ScorePublic(_Model):
@@ -161,6 +177,11 @@ class SubjectReport(_Model):
     inquiries: list[InquiryView] = Field(
         default_factory=list,
         description="Every inquiry into this file, newest first (not limited by as_of).",
+    )
+    improvements: list[ScoreImprovement] = Field(
+        default_factory=list,
+        description="What would raise the score, biggest gain first (empty when not scorable "
+        "or when the published score can no longer be reproduced from the records).",
     )
 
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import date
 from typing import Any
 
 from openbureau.bootstrap import Bureau
 from openbureau.catalogue.model import CATALOGUE_VERSION, PILLARS, record_type
+from openbureau.features.rules import FEATURES_BY_NAME
 from openbureau.reports import reads
 from openbureau.reports.model import (
     AccountSummary,
@@ -19,6 +21,7 @@ from openbureau.reports.model import (
     PillarScore,
     ReasonCode,
     RecordView,
+    ScoreImprovement,
     ScorePublic,
     SubjectListing,
     SubjectReport,
@@ -32,6 +35,10 @@ from openbureau.reports.rules import (
     summarise_invoices,
     worst_bucket,
 )
+from openbureau.scoring import explain
+from openbureau.scoring.artefact import ModelNotFound, model_row
+
+log = logging.getLogger(__name__)
 
 _DISPLAYED_IDENTITY = (
     "subject_kind", "given_name", "family_name", "org_name", "date_of_birth",
@@ -107,6 +114,7 @@ def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> 
         furnisher_rows = reads.furnisher_rows(conn)
         score_row = reads.latest_score_row(conn, subject_id, as_of)
         inquiry_rows = reads.inquiry_rows(conn, subject_id)
+        artefact = _artefact_path(conn, score_row)
     keys = reads.subject_identity_keys(bureau.lake, subject_id)
     if as_of is None:
         as_of = _default_as_of(bureau, keys, score_row, subject)
@@ -132,7 +140,50 @@ def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> 
         records=views,
         expired_records=len(held) - len(shown),
         inquiries=[InquiryView(**row) for row in inquiry_rows],
+        improvements=_improvements(bureau, score_row, artefact, keys, held, as_of),
     )
+
+
+def _artefact_path(conn, score_row: dict | None) -> str | None:
+    if score_row is None or not score_row["scorable"]:
+        return None
+    try:
+        return model_row(conn, score_row["model_version"])["artefact_path"]
+    except ModelNotFound:
+        return None
+
+
+def _improvements(
+    bureau: Bureau, score_row, artefact: str | None, keys: list[str], held, as_of: date
+) -> list[ScoreImprovement]:
+    """What would raise the published score, from the subject's records as of its date."""
+    if score_row is None or artefact is None:
+        return []
+    rows = held if score_row["as_of"] == as_of else None
+    if rows is None:
+        rows = reads.subject_records(bureau.lake, keys, score_row["as_of"])
+    try:
+        found = explain.improvements(bureau, score_row, artefact, rows)
+    except ModelNotFound:
+        return []
+    except (OSError, ValueError, KeyError):
+        # a damaged artefact costs the suggestions, never the subject's right to the report
+        log.exception("cannot read model %s for suggestions", score_row["model_version"])
+        return []
+    return [
+        ScoreImprovement(
+            code=FEATURES_BY_NAME[m.feature].code,
+            feature=m.feature,
+            pillar=FEATURES_BY_NAME[m.feature].pillar,
+            text=m.sentence,
+            current=m.current,
+            direction=m.direction,
+            target=m.target,
+            points_gained=round(m.points_gained, 1),
+            score_after=m.score_after,
+        )
+        for m in found
+    ]
 
 
 def _default_as_of(bureau: Bureau, keys: list[str], score_row, subject) -> date:

@@ -11,8 +11,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal, NamedTuple
 
 from openbureau.catalogue.rules import add_months
+from openbureau.features.rules import FEATURES_BY_NAME
 
 SCORE_MIN = 300
 SCORE_MAX = 900
@@ -176,6 +178,158 @@ def pillar_subscore(
     if not has_data or hi - lo <= 1e-9:
         return None
     return round(100.0 * (sum(points) - lo) / (hi - lo), 1)
+
+
+#: Features whose values are shares (0.25 = 25%); every other feature counts whole units
+#: (days, months, accounts, minor units of money), so its target values are whole numbers.
+SHARE_FEATURES = frozenset({"utilisation", "late_invoice_share_12m"})
+#: Changes that mean taking on more credit or debt: never suggested, whatever points they
+#: would earn (as a missing value is never advised away by opening an account).
+MORE_CREDIT = frozenset(
+    {
+        ("total_balance", "up"),
+        ("open_accounts", "up"),
+        ("accounts_opened_6m", "up"),
+        ("accounts_opened_12m", "up"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Improvement:
+    """The smallest change of one factor that moves the score up: bring the value `down`
+    below `bound` (to `target` or less) or `up` to at least `bound` (`target` or more).
+    `points_gained` is exactly what the total points rise by; `score_after` the score then."""
+
+    feature: str
+    current: float
+    direction: Literal["down", "up"]
+    bound: float
+    target: float
+    points_gained: float
+    score_after: int
+
+    @property
+    def sentence(self) -> str:
+        """The change in plain words, from the feature catalogue."""
+        f = FEATURES_BY_NAME.get(self.feature)
+        label = f.description.rstrip(".") if f else self.feature
+        share = self.feature in SHARE_FEATURES
+        now = _format_value(self.current, share)
+        if share:
+            goal = (
+                f"below {_format_value(self.bound, True)}"
+                if self.direction == "down"
+                else (f"{_format_value(self.bound, True)} or more")
+            )
+        else:
+            goal = f"{_format_value(self.target, False)} or " + (
+                "less" if self.direction == "down" else "more"
+            )
+        return f"{label}: {now} now; {goal} would add {self.points_gained:.1f} points."
+
+
+def _format_value(value: float, share: bool) -> str:
+    if share:
+        return f"{100 * value:.0f}%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+class BinMove(NamedTuple):
+    """Move a value `direction` across `bound` to `target`, gaining `gain` points."""
+
+    direction: Literal["down", "up"]
+    bound: float
+    target: float
+    gain: float
+
+
+def improvement_for(
+    c: Characteristic, value: float | None, *, whole: bool = True, floor: float = 0.0
+) -> BinMove | None:
+    """The nearest bin (by distance of value) that earns more points than `value`'s bin,
+    or None when no bin earns more.
+
+    `whole`: the value counts whole units, so the target is a whole number inside the bin
+    (a bin holding none is skipped). No target goes below `floor` (counts and amounts are
+    never negative). A missing value gets None: the bureau does not suggest taking on credit
+    to earn points."""
+    i = c.bin_of(value)
+    if i is None or value is None:
+        return None
+    now = c.points[i]
+    floor = min(floor, value)
+    best: tuple[float, float, BinMove] | None = None
+    for j, pts in enumerate(c.points):
+        if pts <= now:
+            continue
+        lower = c.splits[j - 1] if j > 0 else -math.inf
+        upper = c.splits[j] if j < len(c.splits) else math.inf
+        if j < i:
+            target = math.ceil(upper) - 1 if whole else math.nextafter(upper, -math.inf)
+            if target < lower or target < floor:
+                continue
+            found = BinMove("down", upper, float(target), pts - now)
+            distance = value - target
+        else:
+            target = math.ceil(lower) if whole else lower
+            if target >= upper:
+                continue
+            found = BinMove("up", lower, float(target), pts - now)
+            distance = target - value
+        key = (distance, -(pts - now))
+        if best is None or key < best[:2]:
+            best = (*key, found)
+    return None if best is None else best[2]
+
+
+def what_would_raise(
+    base_points: float,
+    characteristics: Sequence[Characteristic],
+    values: Mapping[str, float | None],
+    min_gain: float = MIN_REASON_LOSS,
+) -> list[Improvement]:
+    """For each characteristic, the smallest change of the subject's value that moves their
+    points up to the next better bin, with the points gained; biggest gain first (ties by
+    feature name), only gains of at least `min_gain`. Each change is counted alone, the
+    other values held as they are. A factor whose better bin means more credit or debt
+    (`MORE_CREDIT`) gets no suggestion."""
+    total = base_points + sum(c.points_for(values.get(c.feature)) for c in characteristics)
+    out = []
+    for c in characteristics:
+        value = values.get(c.feature)
+        if value is not None and isinstance(value, float) and math.isnan(value):
+            value = None
+        found = improvement_for(c, value, whole=c.feature not in SHARE_FEATURES)
+        if value is None or found is None or found.gain < min_gain:
+            continue
+        if (c.feature, found.direction) in MORE_CREDIT:
+            continue
+        out.append(
+            Improvement(
+                feature=c.feature,
+                current=float(value),
+                direction=found.direction,
+                bound=found.bound,
+                target=found.target,
+                points_gained=found.gain,
+                score_after=final_score(total + found.gain),
+            )
+        )
+    out.sort(key=lambda m: (-m.points_gained, m.feature))
+    return out
+
+
+def subscore_of(
+    characteristics: Sequence[Characteristic], values: Mapping[str, float | None], has_data: bool
+) -> float | None:
+    """`pillar_subscore` of a subject's values on one pillar's characteristics."""
+    return pillar_subscore(
+        [c.points_for(values.get(c.feature)) for c in characteristics],
+        [c.min_possible for c in characteristics],
+        [c.max_possible for c in characteristics],
+        has_data,
+    )
 
 
 def month_end(d: date) -> date:

@@ -1,0 +1,48 @@
+"""Reading a published model: its ledger row and the `scorecard.json` that
+`scoring.service` saves beside it (bins, points, scaling, dates, metrics, dropped features)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from openbureau.scoring.scorecard import CompiledScorecard
+from openbureau.storage.ledger import models
+
+
+class ModelNotFound(LookupError):
+    """No such model version, or no champion yet."""
+
+
+def model_row(conn: Connection, version: str | None = None) -> dict[str, Any]:
+    """The ledger row of `version`, or of the champion (the newest if several) when None."""
+    query = select(models)
+    if version is None:
+        query = query.where(models.c.champion.is_(True)).order_by(models.c.created_at.desc())
+    else:
+        query = query.where(models.c.model_version == version)
+    row = conn.execute(query.limit(1)).first()
+    if row is None:
+        raise ModelNotFound(
+            "no champion model yet: run `openbureau score` first"
+            if version is None
+            else f"no model {version!r} in this bureau"
+        )
+    return dict(row._mapping)
+
+
+def read_published(home: Path, artefact_path: str) -> dict[str, Any]:
+    """The published `scorecard.json` of a model (a relative artefact path is read from
+    `home`). Raises ModelNotFound when the file is not there."""
+    folder = Path(artefact_path)
+    path = (folder if folder.is_absolute() else home / folder) / "scorecard.json"
+    if not path.is_file():
+        raise ModelNotFound(f"the model's published scorecard is missing: {path}")
+    return json.loads(path.read_text())
+
+
+def published_card(published: dict[str, Any]) -> CompiledScorecard:
+    return CompiledScorecard.from_dict(published["scorecard"])
