@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from openbureau.scoring.model_report import DEFAULT_CUTOFF
+from openbureau.scoring.rules import DEFAULT_CUTOFF
 
 
 def model_report(

@@ -69,12 +69,9 @@ def read_state(lake: Lake) -> tuple[pd.DataFrame, set[str]]:
 
 def stage_state(lake: Lake, frame: pd.DataFrame, resolved: set[str], tag: str) -> Path:
     """Write the new state beside the current one; `commit_state` makes it current."""
-    fields = [pa.field(c, _TYPES.get(c, pa.string())) for c in STATE_COLUMNS]
-    out = frame[STATE_COLUMNS].copy()
-    for c in STATE_COLUMNS:
-        if c not in _TYPES:
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
-    table = pa.Table.from_pandas(out, schema=pa.schema(fields), preserve_index=False)
+    schema = pa.schema([pa.field(c, _TYPES.get(c, pa.string())) for c in STATE_COLUMNS])
+    # missing values (None, NaN, NA) all become nulls
+    table = pa.Table.from_pandas(frame[STATE_COLUMNS], schema=schema, preserve_index=False)
     table = table.replace_schema_metadata({RESOLVED_KEY: json.dumps(sorted(resolved)).encode()})
     staged = lake.links_path.with_name(f".links.staged-{tag}.parquet")
     lake.write_table_atomic(table, staged)

@@ -24,11 +24,10 @@ from openbureau.scoring.artefact import model_row, published_card, read_publishe
 from openbureau.scoring.fairness import AttributeFairness, ProxyCheck, group_fairness, proxy_checks
 from openbureau.scoring.governance import _scorable_training_rows
 from openbureau.scoring.governance import frame_of as _frame
-from openbureau.scoring.rules import OUTCOME_HORIZON_MONTHS, month_end
+from openbureau.scoring.rules import DEFAULT_CUTOFF, OUTCOME_HORIZON_MONTHS, month_end
 from openbureau.storage.lake import read_links, read_records
 
 #: Default cut-off: the base of the scale, 600 = good:bad odds of 30 to 1.
-DEFAULT_CUTOFF = 600
 #: The protected attributes a synthetic population's truth folder carries.
 TRUTH_ATTRIBUTES = ("sex", "age_band", "region")
 

@@ -32,6 +32,10 @@ MIN_REASON_LOSS = 0.5
 OUTCOME_HORIZON_MONTHS = 12
 
 
+#: The score at or above which the validation report counts a subject approved (fairness):
+#: the base of the scale, odds of 30 to 1.
+DEFAULT_CUTOFF = 600
+
 @dataclass(frozen=True)
 class Scaling:
     """Points to double the odds (PDO) scaling: `base_score` at good:bad odds `base_odds`,
