@@ -36,6 +36,7 @@ OUTCOME_HORIZON_MONTHS = 12
 #: the base of the scale, odds of 30 to 1.
 DEFAULT_CUTOFF = 600
 
+
 @dataclass(frozen=True)
 class Scaling:
     """Points to double the odds (PDO) scaling: `base_score` at good:bad odds `base_odds`,
