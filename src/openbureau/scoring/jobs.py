@@ -1,7 +1,7 @@
 """The scorecard compiled to an Ibis expression: each characteristic a CASE whose branches are
 its bins and whose values are their points, summed into the total.
 
-Engine-neutral (CASE, IN, IS NULL, comparisons and casts only; nothing here opens a
+Engine-neutral (CASE, =, IN, IS NULL, comparisons and casts only; nothing here opens a
 connection), so the same expression runs on DuckDB and on Spark. It gives what the numpy twin
 `CompiledScorecard.points_matrix` gives and what optbinning's own `Scorecard.score()` gives on
 the same rows (tests hold it to both): a missing value takes the missing bin's points, and a
@@ -39,8 +39,8 @@ def pico_points(c: Characteristic, value: ir.Column) -> ir.IntegerValue:
     one branch per bin; a missing value, and a category never seen, take the missing bin."""
     missing = _pico(c.missing_points)
     if c.is_categorical:
-        # One `=` branch per category: engines test equalities faster than IN-lists (DuckDB
-        # about twice as fast). NULL equals nothing, so it falls to the missing bin with the
+        # One `=` branch per category: DuckDB tests these about twice as fast as IN-lists
+        # (BENCHMARKS.md). NULL equals nothing, so it falls to the missing bin with the
         # unseen categories.
         text = value.cast("string")
         branches = [
