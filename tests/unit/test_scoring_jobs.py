@@ -123,8 +123,18 @@ CARD = CompiledScorecard(
     ),
     kind="data",
 )
+#: The missing bin earns what a known bin earns, so its flag cannot be read off the points.
+SHARED_POINTS = CompiledScorecard(
+    -4.0,
+    (
+        Characteristic("a", (1.0, 2.0), (3.0, 2.0, 1.0), 2.0),
+        Characteristic("b", (), (5.0, -5.0), 5.0, (("x", "y"), ("z",))),
+    ),
+    kind="data",
+)
 
 
+@pytest.mark.parametrize("card", [CARD, SHARED_POINTS], ids=["own-points", "shared-points"])
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
@@ -136,16 +146,16 @@ CARD = CompiledScorecard(
         max_size=30,
     )
 )
-def test_compiled_expression_agrees_with_the_numpy_twin(con, values):
+def test_compiled_expression_agrees_with_the_numpy_twin(con, card, values):
     frame = pd.DataFrame(values, columns=["a", "b"])
     frame["a"] = frame["a"].astype(float)
     frame["b"] = frame["b"].astype(object)
     table = ibis.memtable(frame.assign(_row=np.arange(len(frame))))
-    got = con.to_pyarrow(score_expression(CARD, table, ["_row"]).order_by("_row")).to_pandas()
-    points, missing = CARD.points_matrix(frame)
+    got = con.to_pyarrow(score_expression(card, table, ["_row"]).order_by("_row")).to_pandas()
+    points, missing = card.points_matrix(frame)
     np.testing.assert_allclose(got[["points_0", "points_1"]].to_numpy(), points, atol=1e-11)
     np.testing.assert_array_equal(got[["missing_0", "missing_1"]].to_numpy(), missing)
-    np.testing.assert_allclose(got["total_points"], CARD.total_points(frame))
+    np.testing.assert_allclose(got["total_points"], card.total_points(frame))
 
 
 @pytest.mark.parametrize("dialect", ["postgres", "trino", "datafusion"])

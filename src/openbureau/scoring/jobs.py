@@ -1,7 +1,7 @@
 """The scorecard compiled to an Ibis expression: each characteristic a CASE whose branches are
 its bins and whose values are their points, summed into the total.
 
-Engine-neutral (CASE, IN, IS NULL, comparisons and casts only; nothing here opens a
+Engine-neutral (CASE, =, IN, IS NULL, comparisons and casts only; nothing here opens a
 connection), so the same expression runs on DuckDB and on Spark. It gives what the numpy twin
 `CompiledScorecard.points_matrix` gives and what optbinning's own `Scorecard.score()` gives on
 the same rows (tests hold it to both): a missing value takes the missing bin's points, and a
@@ -24,10 +24,14 @@ PICO = 10**12
 MAX_POINTS = 1e5
 
 
-def _pico(points: float) -> ir.IntegerScalar:
+def _whole_picos(points: float) -> int:
     if not abs(points) < MAX_POINTS:
         raise ValueError(f"points {points} out of range for the compiled scorecard")
-    return ibis.literal(round(points * PICO), type="int64")
+    return round(points * PICO)
+
+
+def _pico(points: float) -> ir.IntegerScalar:
+    return ibis.literal(_whole_picos(points), type="int64")
 
 
 def pico_points(c: Characteristic, value: ir.Column) -> ir.IntegerValue:
@@ -35,11 +39,14 @@ def pico_points(c: Characteristic, value: ir.Column) -> ir.IntegerValue:
     one branch per bin; a missing value, and a category never seen, take the missing bin."""
     missing = _pico(c.missing_points)
     if c.is_categorical:
-        # NULL is in no list, so it falls to the missing bin with the unseen categories
+        # One `=` branch per category: DuckDB tests these about twice as fast as IN-lists
+        # (BENCHMARKS.md). NULL equals nothing, so it falls to the missing bin with the
+        # unseen categories.
         text = value.cast("string")
         branches = [
-            (text.isin(list(group)), _pico(p))
+            (text == category, _pico(p))
             for group, p in zip(c.categories, c.points, strict=True)
+            for category in group
         ]
         return ibis.cases(*branches, else_=missing)
     number = value.cast("float64")
@@ -62,6 +69,16 @@ def missing_column(c: Characteristic, value: ir.Column) -> ir.BooleanValue:
     return number.isnull() | number.isnan()
 
 
+def missing_flag(c: Characteristic, value: ir.Column, picos: ir.IntegerValue) -> ir.BooleanValue:
+    """What `missing_column` gives, read off `picos` (`pico_points(c, value)`) when no bin
+    earns the missing bin's points: comparing the CASE's result, which the engine computes
+    once for the points and the flag, costs less than testing `value` again."""
+    missing = _whole_picos(c.missing_points)
+    if any(_whole_picos(p) == missing for p in c.points):
+        return missing_column(c, value)
+    return picos == _pico(c.missing_points)
+
+
 def score_expression(
     card: CompiledScorecard, table: ir.Table, keep: list[str], *, detail: bool = True
 ) -> ir.Table:
@@ -76,5 +93,5 @@ def score_expression(
     if detail:
         for j, (c, p) in enumerate(zip(card.characteristics, picos, strict=True)):
             columns[f"points_{j}"] = p.cast("float64") / PICO
-            columns[f"missing_{j}"] = missing_column(c, table[c.feature])
+            columns[f"missing_{j}"] = missing_flag(c, table[c.feature], p)
     return table.select(*keep, **columns, total_points=total.cast("float64") / PICO)
