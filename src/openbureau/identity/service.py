@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,9 +36,26 @@ class ResolveSummary:
     review_open: int
     links_by_method: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    seconds_by_step: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class _StepTimer:
+    """Reports each step to the progress callback and keeps how long each one took."""
+
+    def __init__(self, progress: Progress, steps: int) -> None:
+        self.progress, self.steps = progress, steps
+        self.seconds: dict[str, float] = {}
+        self._last: tuple[str, float] | None = None
+
+    def __call__(self, name: str, i: int) -> None:
+        now = time.perf_counter()
+        if self._last:
+            self.seconds[self._last[0]] = round(now - self._last[1], 2)
+        self._last = (name, now)
+        self.progress(f"resolve: {name}", i, self.steps)
 
 
 def _read_variants(con, files: list[Path]) -> pd.DataFrame:
@@ -92,13 +109,14 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
     if incremental and not todo and not any(reopen):
         return _summary("up-to-date", 0, known, 0, publish.Outcome.empty(), 0, started)
 
+    steps = 6
+    timer = _StepTimer(progress, steps)
     con = duckdb.connect()
     try:
-        steps = 6
-        progress("resolve: read identities", 0, steps)
+        timer("read identities", 0)
         read = _read_variants(con, todo) if todo else known.iloc[:0]
         new = read[~read["identity_key"].isin(known["identity_key"])] if incremental else read
-        progress("resolve: train and score pairs", 1, steps)
+        timer("train and score pairs", 1)
         pairs = []
         for kind in KINDS:
             fresh = new[new["subject_kind"] == kind]
@@ -115,7 +133,7 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
     finally:
         con.close()
     pairs = pd.concat(pairs, ignore_index=True) if pairs else linker._empty_pairs()
-    progress("resolve: cluster", 2, steps)
+    timer("cluster", 2)
     if incremental:
         universe, previous, pairs = _incremental_universe(known, new, pairs, *reopen)
     else:
@@ -139,7 +157,7 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
         (guarded["match_probability"] >= LOWER_THRESHOLD)
         & (guarded["match_probability"] < UPPER_THRESHOLD)
     ]
-    progress("resolve: publish", 4, steps)
+    timer("publish", 4)
     if incremental:
         rest = known[~known["identity_key"].isin(linked["identity_key"])].copy()
         redirect = dict(zip(merges["old"], merges["survivor"], strict=True))
@@ -167,9 +185,10 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
         staged.unlink(missing_ok=True)
         raise
     state.commit_state(lake, staged)
-    progress("resolve: done", steps, steps)
+    timer("done", steps)
     mode = "incremental" if incremental else "full"
-    return _summary(mode, len(todo), everything, len(new), outcome, len(splits), started)
+    summary = _summary(mode, len(todo), everything, len(new), outcome, len(splits), started)
+    return replace(summary, seconds_by_step=timer.seconds)
 
 
 def _pending(known: pd.DataFrame, same: pd.DataFrame, cannot: set) -> tuple[set, set]:
