@@ -32,6 +32,9 @@ class Problem(BaseModel):
     merged_into: str | None = Field(
         default=None, description="For a merged subject: the id of the surviving subject."
     )
+    error_id: str | None = Field(
+        default=None, description="For a server error: the id under which it was logged."
+    )
 
 
 class Health(BaseModel):
