@@ -96,7 +96,7 @@ def test_score_of_a_good_file(client):
                 "points_lost": 3.0,
             },
         ],
-        "published_at": "2026-01-02T03:04:05",
+        "published_at": "2026-01-02T03:04:05Z",
     }
 
 
