@@ -1,4 +1,5 @@
-"""The API and pages, in-process over the report fixture (tests/report_fixture.py)."""
+"""The API and pages, in-process over the report fixture (tests/report_fixture.py), with the
+ledger on SQLite and on PostgreSQL (`ledger_url`)."""
 
 from datetime import date
 
@@ -26,8 +27,8 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def fixture(tmp_path_factory):
-    return build_report_fixture(tmp_path_factory.mktemp("bureau"))
+def fixture(tmp_path_factory, ledger_url):
+    return build_report_fixture(tmp_path_factory.mktemp("bureau"), ledger_url)
 
 
 @pytest.fixture(scope="module")

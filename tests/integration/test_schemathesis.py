@@ -1,6 +1,7 @@
 """Schemathesis against the app's own OpenAPI, in-process (ASGI): whatever it sends, no
 server error, and every answer (status, content type, headers, body) is what the document
-says. Bounded by `MAX_EXAMPLES` per operation and mode, so the run stays short.
+says, with the ledger on SQLite and on PostgreSQL. Bounded by `MAX_EXAMPLES` per operation
+and mode, so the run stays short.
 
 Operations come from the live document, so routes added later are fuzzed too. (Driven with
 Hypothesis directly: schemathesis' lazy pytest loader does not run under pytest 9.)"""
@@ -22,9 +23,10 @@ KNOWN_SUBJECTS = (GOOD, THIN, DEFAULTER, MERGED, UNSCORED)
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory):
+def api_schema(tmp_path_factory, ledger_url):
     # Rate limiting off: a fuzzer is one very fast caller, and 429 would hide every route.
-    fixture = build_report_fixture(tmp_path_factory.mktemp("bureau"), rate_limit_per_second=0)
+    home = tmp_path_factory.mktemp("bureau")
+    fixture = build_report_fixture(home, ledger_url, rate_limit_per_second=0)
     app = create_app(fixture.settings, today=lambda: AS_OF)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
