@@ -105,3 +105,11 @@ def fresh_ledger_url(ledger_backend, tmp_path, request) -> Iterator[str]:
     """A fresh, empty ledger for one test, on each backend."""
     with _new_ledger(ledger_backend, tmp_path, request) as url:
         yield url
+
+
+@pytest.fixture
+def postgres_ledger_url(tmp_path, request) -> Iterator[str]:
+    """A fresh, empty ledger for one test, on PostgreSQL only (for what only it can do:
+    several processes serving one ledger)."""
+    with _new_ledger("postgresql", tmp_path, request) as url:
+        yield url
