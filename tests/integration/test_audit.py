@@ -505,3 +505,34 @@ def test_the_documented_checkpoint_message_is_what_is_signed(logged):
     fields.pop("signature")
     rebuilt = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert rebuilt.encode() == checkpoint.message()
+
+
+def test_reads_recorded_from_many_threads_at_once_keep_one_gapless_chain(bureau):
+    start = threading.Barrier(8)
+
+    def reader(worker: int) -> None:
+        start.wait()
+        for i in range(25):
+            audit.record_reads(
+                bureau.ledger,
+                action="score.read",
+                subject_ids=[f"S{worker}", f"T{i}"],
+                actor=f"reader-{worker}",
+                purpose="test",
+                payload={"i": i},
+                occurred_at=datetime.now(UTC),
+            )
+
+    threads = [threading.Thread(target=reader, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _assert_gapless_and_valid(bureau, 8 * 25 * 2)
+    # each read's two entries stay side by side: a read is recorded in one transaction
+    log = entries(bureau)
+    for first, second in zip(log[::2], log[1::2], strict=True):
+        assert (first["actor"], second["subject_id"]) == (
+            second["actor"],
+            f"T{json.loads(first['payload'])['i']}",
+        )
