@@ -190,6 +190,10 @@ def soak(url: str, args, pid: int) -> dict:
         "peak_mib": max(m for _, m in samples),
         "slope_mib_per_min": slope_mib_per_min(steady),
         "samples": len(samples),
+        # the series at its quarters, to tell a plateau from a climb
+        "quarters_mib": [
+            samples[min(len(samples) - 1, len(samples) * q // 4)][1] for q in (1, 2, 3, 4)
+        ],
     }
     return result
 
@@ -296,6 +300,8 @@ def write_benchmarks(s: dict, args) -> None:
             f"| soak: errors | {k['errors']} of {k['requests']:,} | 0 |",
             f"| soak: bureau process RSS, start -> end (peak) | {rss['start_mib']:.1f} -> "
             f"{rss['end_mib']:.1f} MiB ({rss['peak_mib']:.1f}) | flat |",
+            f"| soak: RSS at 1/4, 1/2, 3/4, end | "
+            f"{' / '.join(f'{m:.1f}' for m in rss['quarters_mib'])} MiB | flat |",
             f"| soak: RSS slope (least squares, after the first tenth) | "
             f"{rss['slope_mib_per_min']:+.2f} MiB/min | ~0 |",
         ]
