@@ -421,3 +421,21 @@ def test_docs_page_works_offline(client):
     assert "cdn" not in page.text.lower()
     js = client.get("/docs-assets/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_serve_with_workers_has_each_process_build_its_app_from_the_environment(
+    fixture, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    # set first so that monkeypatch puts back what was there once the test ends
+    monkeypatch.setenv("OPENBUREAU_HOME", "unused")
+    monkeypatch.setenv("OPENBUREAU_LEDGER_URL", "unused")
+    server.serve(fixture.settings, port=8124, workers=3)
+    ((app, kw),) = calls
+    assert app == "openbureau.api.server:app_from_env"
+    assert (kw["factory"], kw["workers"], kw["host"]) == (True, 3, "127.0.0.1")
+    # what a worker process does: build the app from the environment serve() prepared
+    monkeypatch.setenv("OPENBUREAU_ENVIRONMENT", "test")
+    with TestClient(server.app_from_env()) as c:
+        assert c.get(f"/v1/subjects/{GOOD}/score").json()["score"] == 781
