@@ -123,7 +123,9 @@ def _chain(conn: Connection, drafts: Sequence[_Draft]) -> list[AuditEntry]:
             AuditEntry(seq, moment, actor, action, subject_id, purpose, text, prev, digest)
         )
         prev = digest
-    conn.execute(_INSERT, [vars(entry) for entry in chained])
+    rows = [vars(entry) for entry in chained]
+    # one row as a plain execute: the executemany path costs ~40 us more per call
+    conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
     return chained
 
 
