@@ -10,7 +10,8 @@ connections; then a soak that watches the bureau process's memory.
 `{subject}` in --path and --body is replaced by a random scored subject on each request, so
 after keys and inquiries land the same run measures e.g.
 `--method POST --path /v1/inquiries --body '{"subject_id": "{subject}", ...}'
---header 'Authorization: Bearer KEY'`. Targets: bureau throughput >= 50% of the bare
+--header 'Authorization: Bearer KEY'`. `--ledger-url` must name an empty database or schema
+(the run seeds it); `--workers N` runs both servers in N processes. Targets: bureau throughput >= 50% of the bare
 endpoint's, p99 <= 25 ms, no errors, flat memory over the soak."""
 
 from __future__ import annotations

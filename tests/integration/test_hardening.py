@@ -14,7 +14,7 @@ from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import Body, HTTPException, Request
+from fastapi import Body, HTTPException, Request, Response
 from fastapi.testclient import TestClient
 
 from openbureau.api.app import create_app
@@ -62,6 +62,12 @@ def make_client(home: Settings, clock: Clock | None = None, **settings) -> TestC
     def locked() -> dict:
         raise HTTPException(401, "unknown key")
 
+    @app.get("/v1/cached")
+    def cached() -> Response:
+        return Response(
+            "{}", media_type="application/json", headers={"Cache-Control": "max-age=60"}
+        )
+
     @app.get("/v1/boom")
     def boom() -> dict:
         raise RuntimeError(f"exploded on {RAW_ID} with key {KEY}")
@@ -107,6 +113,13 @@ def test_every_response_carries_the_security_headers(home, method, path, status)
         assert r.headers["content-type"] == PROBLEM
     # people's files are never cached; the stylesheet may be
     assert (r.headers.get("cache-control") == "no-store") is (not path.startswith("/static"))
+
+
+def test_a_header_the_route_sets_itself_is_kept_and_not_doubled(home):
+    with make_client(home) as client:
+        r = client.get("/v1/cached")
+    assert r.headers.get_list("cache-control") == ["max-age=60"]
+    assert r.headers["x-frame-options"] == "DENY"
 
 
 def test_the_docs_page_has_no_inline_script(home):

@@ -157,7 +157,10 @@ class HardeningMiddleware:
             nonlocal started, status
             if message["type"] == "http.response.start":
                 started, status = True, message["status"]
-                message["headers"] = [*message.get("headers", ()), *headers_out]
+                own = list(message.get("headers", ()))
+                # a header the route set itself (a page's own Cache-Control, say) wins
+                named = {name.lower() for name, _ in own}
+                message["headers"] = own + [h for h in headers_out if h[0] not in named]
             await send(message)
 
         try:
