@@ -11,8 +11,9 @@ connections; then a soak that watches the bureau process's memory.
 after keys and inquiries land the same run measures e.g.
 `--method POST --path /v1/inquiries --body '{"subject_id": "{subject}", ...}'
 --header 'Authorization: Bearer KEY'`. `--ledger-url` must name an empty database or schema
-(the run seeds it); `--workers N` runs both servers in N processes. Targets: bureau throughput >= 50% of the bare
-endpoint's, p99 <= 25 ms, no errors, flat memory over the soak."""
+(the run seeds it); `--workers N` runs both servers in N processes. Targets: bureau
+throughput >= 50% of the bare endpoint's, p99 <= 25 ms, no errors, flat memory over the
+soak."""
 
 from __future__ import annotations
 
