@@ -5,21 +5,25 @@ connections; then a soak that watches the bureau process's memory.
     uv run python bench/bench_load.py [--connections 32] [--seconds 10] [--rounds 3]
         [--soak-seconds 300] [--subjects 20000] [--ledger-url URL]
         [--method GET] [--path '/v1/subjects/{subject}/score'] [--body JSON]
-        [--header 'Name: value' ...] [--write]
+        [--role operator|inquirer] [--header 'Name: value' ...] [--write]
 
-`{subject}` in --path and --body is replaced by a random scored subject on each request, so
-after keys and inquiries land the same run measures e.g.
-`--method POST --path /v1/inquiries --body '{"subject_id": "{subject}", ...}'
---header 'Authorization: Bearer KEY'`. `--ledger-url` must name an empty database or schema
-(the run seeds it); `--workers N` runs both servers in N processes. Targets: bureau
-throughput >= 50% of the bare endpoint's, p99 <= 25 ms, no errors, flat memory over the
-soak."""
+`{subject}` in --path and --body is replaced by a random scored subject on each request.
+Seeding the ledger also registers a party and issues it an API key of `--role` (default:
+inquirer for /v1/inquiries, operator otherwise); every request carries it as
+`Authorization: Bearer` unless a --header gives its own Authorization, where `{key}` stands
+for the issued key. So inquiries are measured with e.g.
+`--method POST --path /v1/inquiries
+--body '{"subject_id": "{subject}", "purpose": "credit_application"}'`.
+`--ledger-url` must name an empty database or schema (the run seeds it); `--workers N` runs
+both servers in N processes. Targets: bureau throughput >= 50% of the bare endpoint's,
+p99 <= 25 ms, no errors, flat memory over the soak."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shlex
 import socket
 import statistics
 import subprocess
@@ -35,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from run import machine, replace_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- load:begin -->", "<!-- load:end -->"
 OPENBUREAU = str(Path(sys.executable).with_name("openbureau"))
 AS_OF = date(2025, 12, 31)
 
@@ -44,10 +47,16 @@ def subject_id(i: int) -> str:
     return f"S{i:07d}"
 
 
-def seed_ledger(settings, n: int) -> None:
-    """`n` subjects, each with one published score and four reasons (no lake needed)."""
+#: The party given the benchmark's key, per role: (party id, party kind).
+PARTIES = {"operator": ("bench-ops", "operator"), "inquirer": ("bench-lender", "lender")}
+
+
+def seed_ledger(settings, n: int, role: str) -> str:
+    """`n` subjects, each with one published score and four reasons (no lake needed), and a
+    party holding a key of `role`; returns the key."""
     from sqlalchemy import insert  # noqa: PLC0415 - only the orchestrator needs these
 
+    from openbureau.access.service import add_party, create_key  # noqa: PLC0415
     from openbureau.bootstrap import build_bureau  # noqa: PLC0415
     from openbureau.storage.ledger import models, scores, subjects  # noqa: PLC0415
 
@@ -90,7 +99,20 @@ def seed_ledger(settings, n: int) -> None:
                     for i, s in enumerate(ids)
                 ],
             )  # fmt: skip
+    party, kind = PARTIES[role]
+    add_party(bureau.ledger, party, kind, f"{party} (benchmark)", actor="bench", now=now)
+    key = create_key(bureau.ledger, party, role, actor="bench", now=now).text
     bureau.ledger.dispose()
+    return key
+
+
+def with_key(headers: list[str], key: str) -> list[str]:
+    """The request headers with `{key}` filled in, plus the key as a bearer token unless an
+    Authorization header is given."""
+    filled = [h.replace("{key}", key) for h in headers]
+    if not any(h.lower().startswith("authorization:") for h in filled):
+        filled.append(f"Authorization: Bearer {key}")
+    return filled
 
 
 def free_port() -> int:
@@ -212,8 +234,14 @@ def main() -> None:
     parser.add_argument("--method", default="GET")
     parser.add_argument("--path", default="/v1/subjects/{subject}/score")
     parser.add_argument("--body", default=None)
-    parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--header", action="append", default=[], help="{key}: the API key")
+    parser.add_argument(
+        "--role", choices=sorted(PARTIES), help="the key's role (default: by --path)"
+    )
     parser.add_argument("--write", action="store_true", help="write BENCHMARKS.md's Load")
+    parser.add_argument(
+        "--section", default="load", help="the marked block of BENCHMARKS.md --write replaces"
+    )
     args = parser.parse_args()
 
     from openbureau.config import Settings  # noqa: PLC0415
@@ -221,7 +249,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         settings = Settings(home=home, ledger_url=args.ledger_url, environment="test")
-        seed_ledger(settings, args.subjects)
+        role = args.role or ("inquirer" if args.path.startswith("/v1/inquiries") else "operator")
+        args.header = with_key(args.header, seed_ledger(settings, args.subjects, role))
         env = {
             **os.environ,
             "OPENBUREAU_ENVIRONMENT": "test",
@@ -307,18 +336,26 @@ def write_benchmarks(s: dict, args) -> None:
             f"| soak: RSS slope (least squares, after the first tenth) | "
             f"{rss['slope_mib_per_min']:+.2f} MiB/min | ~0 |",
         ]
-    cmd = " ".join(sys.argv[1:]).replace(" --write", "").replace("--write", "")
+    begin, end = f"<!-- {args.section}:begin -->", f"<!-- {args.section}:end -->"
+    cmd = shlex.join(a for a in sys.argv[1:] if a != "--write")
+    role = args.role or ("inquirer" if args.path.startswith("/v1/inquiries") else "operator")
+    each = (
+        "each inquiry recorded with its notice to the subject and its audit entry in one "
+        "transaction"
+        if args.path.startswith("/v1/inquiries")
+        else "every read appending an audit entry"
+    )
     block = "\n".join(
         [
-            BEGIN,
+            begin,
             f"Command: `uv run python bench/bench_load.py {cmd}`  ",
             f"Machine: {machine()}; run {date.today().isoformat()}; load generator and "
             "servers share the machine's cores.",
             "",
-            f"{args.method} `{args.path}` on one uvicorn process (uvloop, httptools, access "
-            f"log on, hardening on) over a {'PostgreSQL' if args.ledger_url else 'SQLite'} "
-            f"ledger of {args.subjects:,} scored "
-            f"subjects, every read appending an audit entry; against a bare FastAPI "
+            f"{args.method} `{args.path}` with an {role} API key on {args.workers} uvicorn "
+            "process(es) (uvloop, httptools, access log on, hardening on) over a "
+            f"{'PostgreSQL' if args.ledger_url else 'SQLite'} ledger of {args.subjects:,} "
+            f"scored subjects, {each}; against a bare FastAPI "
             f"`async` JSON endpoint served the same way; {args.connections} keep-alive "
             f"connections; medians of {args.rounds} alternating rounds of "
             f"{args.seconds:.0f} s.",
@@ -327,16 +364,16 @@ def write_benchmarks(s: dict, args) -> None:
             "|---|---:|---:|",
             f"| bare FastAPI endpoint | {s['bare_rps']:,.0f} req/s (p99 "
             f"{s['bare_p99_ms']:.1f} ms) | |",
-            f"| bureau read endpoint | {s['bureau_rps']:,.0f} req/s | |",
+            f"| bureau endpoint | {s['bureau_rps']:,.0f} req/s | |",
             f"| bureau / bare | {100 * s['ratio']:.0f}% | >= 50% |",
             f"| bureau p50 / p99 latency | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} ms "
             "| p99 <= 25 ms |",
             f"| errors (measured rounds) | {s['errors']} of {s['requests']:,} | 0 |",
             *soak_rows,
-            END,
+            end,
         ]
     )
-    replace_section(BEGIN, END, block, heading="Load (API throughput, latency, memory)")
+    replace_section(begin, end, block, heading="Load (API throughput, latency, memory)")
 
 
 if __name__ == "__main__":
