@@ -51,9 +51,9 @@ def subject_id(i: int) -> str:
 PARTIES = {"operator": ("bench-ops", "operator"), "inquirer": ("bench-lender", "lender")}
 
 
-def seed_ledger(settings, n: int, role: str) -> str:
-    """`n` subjects, each with one published score and four reasons (no lake needed), and a
-    party holding a key of `role`; returns the key."""
+def seed_ledger(settings, n: int) -> dict[str, str]:
+    """`n` subjects, each with one published score and four reasons (no lake needed), and for
+    each role of PARTIES a party holding a key of it; returns the keys by role."""
     from sqlalchemy import insert  # noqa: PLC0415 - only the orchestrator needs these
 
     from openbureau.access.service import add_party, create_key  # noqa: PLC0415
@@ -99,11 +99,12 @@ def seed_ledger(settings, n: int, role: str) -> str:
                     for i, s in enumerate(ids)
                 ],
             )  # fmt: skip
-    party, kind = PARTIES[role]
-    add_party(bureau.ledger, party, kind, f"{party} (benchmark)", actor="bench", now=now)
-    key = create_key(bureau.ledger, party, role, actor="bench", now=now).text
+    keys = {}
+    for role, (party, kind) in PARTIES.items():
+        add_party(bureau.ledger, party, kind, f"{party} (benchmark)", actor="bench", now=now)
+        keys[role] = create_key(bureau.ledger, party, role, actor="bench", now=now).text
     bureau.ledger.dispose()
-    return key
+    return keys
 
 
 def with_key(headers: list[str], key: str) -> list[str]:
@@ -250,7 +251,7 @@ def main() -> None:
         home = Path(tmp) / "home"
         settings = Settings(home=home, ledger_url=args.ledger_url, environment="test")
         role = args.role or ("inquirer" if args.path.startswith("/v1/inquiries") else "operator")
-        args.header = with_key(args.header, seed_ledger(settings, args.subjects, role))
+        args.header = with_key(args.header, seed_ledger(settings, args.subjects)[role])
         env = {
             **os.environ,
             "OPENBUREAU_ENVIRONMENT": "test",
