@@ -1,6 +1,11 @@
-"""Shared fixtures: a fresh bureau home per test."""
+"""Shared fixtures: a fresh bureau home per test; ledgers on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +55,61 @@ def postgres_url() -> str:
             assert time.monotonic() < deadline, "PostgreSQL did not start within 30 s"
             time.sleep(0.5)
     return POSTGRES_URL
+
+
+# --- the ledger on both databases ----------------------------------------------------------
+#
+# Tests that take `ledger_url` (one ledger per test module) or `fresh_ledger_url` (one per
+# test) run once on SQLite and once on PostgreSQL. A PostgreSQL ledger is a schema of its own
+# in the `test` database (search_path in the URL), dropped afterwards.
+
+LEDGER_BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def _new_ledger(backend: str, folder: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'ledger.sqlite'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    base = request.getfixturevalue("postgres_url")
+    schema = f"ledger_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text("SET lock_timeout = '10s'"))
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=LEDGER_BACKENDS)
+def ledger_backend(request) -> str:
+    """ "sqlite" or "postgresql": the modules that use a ledger fixture run on each."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def ledger_url(ledger_backend, tmp_path_factory, request) -> Iterator[str]:
+    """A fresh, empty ledger for the test module, on each backend."""
+    with _new_ledger(ledger_backend, tmp_path_factory.mktemp("ledger"), request) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_ledger_url(ledger_backend, tmp_path, request) -> Iterator[str]:
+    """A fresh, empty ledger for one test, on each backend."""
+    with _new_ledger(ledger_backend, tmp_path, request) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_ledger_url(tmp_path, request) -> Iterator[str]:
+    """A fresh, empty ledger for one test, on PostgreSQL only (for what only it can do:
+    several processes serving one ledger)."""
+    with _new_ledger("postgresql", tmp_path, request) as url:
+        yield url

@@ -149,8 +149,11 @@ class _Lake:
             bureau.lake.write_table_atomic(table, bureau.lake.batch_path(furnisher, batch))
 
 
-def build_report_fixture(home: Path) -> ReportFixture:
-    settings = Settings(home=home, environment="test")
+def build_report_fixture(
+    home: Path, ledger_url: str | None = None, **settings_: Any
+) -> ReportFixture:
+    """The fixture under `home`; the ledger at `ledger_url` (default SQLite in `home`)."""
+    settings = Settings(home=home, ledger_url=ledger_url, environment="test", **settings_)
     bureau = build_bureau(settings)
     key = settings.token_key_bytes
     lake = _Lake()
@@ -475,6 +478,7 @@ def build_report_fixture(home: Path) -> ReportFixture:
         bureau.lake.links_path,
     )
     _ledger(bureau)
+    bureau.ledger.dispose()  # no idle connection left holding the (PostgreSQL) schema
     toks = sorted({token(key, scheme, raw) for scheme, raw in RAW_IDS.values()})
     return ReportFixture(settings=settings, tokens=toks)
 

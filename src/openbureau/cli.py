@@ -307,6 +307,9 @@ def serve(
         str, typer.Option(help="Address to bind; off loopback, put TLS in front.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (several need a PostgreSQL ledger).")
+    ] = 1,
     home: HomeOption = None,
 ) -> None:
     """Serve the API (/docs) and the report pages."""
@@ -314,7 +317,7 @@ def serve(
 
     settings = Settings(home=home) if home is not None else Settings()
     try:
-        run_server(settings, host=host, port=port)
+        run_server(settings, host=host, port=port, workers=workers)
     except ValueError as exc:
         _fail(str(exc), 2)
 

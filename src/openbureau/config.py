@@ -29,6 +29,21 @@ class Settings(BaseSettings):
     engine: str = Field(default="duckdb", description="Batch engine for lake jobs.")
     threads: int | None = Field(default=None, description="DuckDB threads; default all cores.")
     memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. 12GB.")
+    rate_limit_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests per second each caller (API key, else client address) may "
+        "sustain; 0 turns rate limiting off.",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Requests a caller may send at once before the rate applies."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest request body, except file uploads."
+    )
+    max_upload_bytes: int = Field(
+        default=268_435_456, ge=1, description="Largest request body of a furnisher file upload."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_key(self) -> Settings:

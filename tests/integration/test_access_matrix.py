@@ -82,8 +82,9 @@ ROUTES = [
 
 
 @pytest.fixture(scope="module")
-def app_and_keys(tmp_path_factory):
-    fixture = build_report_fixture(tmp_path_factory.mktemp("bureau"))
+def app_and_keys(tmp_path_factory, ledger_url):
+    # on SQLite and on PostgreSQL: a role check that reads the ledger must hold on both
+    fixture = build_report_fixture(tmp_path_factory.mktemp("bureau"), ledger_url)
     ledger = build_bureau(fixture.settings).ledger
     keys = {
         name: issue_key(ledger, party, kind, role, **links)

@@ -1,4 +1,5 @@
-"""The API and pages, in-process over the report fixture (tests/report_fixture.py)."""
+"""The API and pages, in-process over the report fixture (tests/report_fixture.py), with the
+ledger on SQLite and on PostgreSQL (`ledger_url`)."""
 
 from datetime import date
 
@@ -28,8 +29,8 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def fixture(tmp_path_factory):
-    return build_report_fixture(tmp_path_factory.mktemp("bureau"))
+def fixture(tmp_path_factory, ledger_url):
+    return build_report_fixture(tmp_path_factory.mktemp("bureau"), ledger_url)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_score_of_a_good_file(client):
                 "points_lost": 3.0,
             },
         ],
-        "published_at": "2026-01-02T03:04:05",
+        "published_at": "2026-01-02T03:04:05Z",
     }
 
 
@@ -431,3 +432,21 @@ def test_docs_page_works_offline(client):
     assert "cdn" not in page.text.lower()
     js = client.get("/docs-assets/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_serve_with_workers_has_each_process_build_its_app_from_the_environment(
+    fixture, operator_key, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    # set first so that monkeypatch puts back what was there once the test ends
+    monkeypatch.setenv("OPENBUREAU_HOME", "unused")
+    monkeypatch.setenv("OPENBUREAU_LEDGER_URL", "unused")
+    server.serve(fixture.settings, port=8124, workers=3)
+    ((app, kw),) = calls
+    assert app == "openbureau.api.server:app_from_env"
+    assert (kw["factory"], kw["workers"], kw["host"]) == (True, 3, "127.0.0.1")
+    # what a worker process does: build the app from the environment serve() prepared
+    monkeypatch.setenv("OPENBUREAU_ENVIRONMENT", "test")
+    with TestClient(server.app_from_env(), headers=bearer(operator_key)) as c:
+        assert c.get(f"/v1/subjects/{GOOD}/score").json()["score"] == 781

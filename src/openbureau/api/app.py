@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from openbureau.api.deps import ConsoleLoginRequired
+from openbureau.api.hardening import HardeningMiddleware, document_hardening
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
+from openbureau.api.redaction import install_log_redaction
 from openbureau.api.routes import audit, batches, consents, health, inquiries, subjects
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
@@ -47,6 +49,7 @@ def create_app(
     app.state.today = today
     app.state.now = now
     app.state.templates = pages.build_templates()
+    install_log_redaction()
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(subjects.router)
@@ -64,22 +67,41 @@ def create_app(
         name="docs-assets",
     )
 
+    docs_page = _DOCS_PAGE.format(openapi_url=html.escape(app.openapi_url or "/openapi.json"))
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title="OpenBureau API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
+        return HTMLResponse(docs_page)
 
     default_openapi = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = problem_media_type_in_openapi(default_openapi())
+            app.openapi_schema = document_hardening(
+                problem_media_type_in_openapi(default_openapi())
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # last, so outermost: refused requests cost nothing further in (see api/hardening.py)
+    app.add_middleware(HardeningMiddleware, settings=settings)
     return app
+
+
+# Swagger UI without inline script (the Content-Security-Policy forbids it): the bundle and
+# static/swagger-init.js, which reads the OpenAPI address from data-openapi-url.
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>OpenBureau API</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+<link rel="icon" href="/docs-assets/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{openapi_url}"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""

@@ -25,12 +25,16 @@ CONSOLE_COOKIE = "openbureau_console"
 OPERATOR_PURPOSE = "operator-view"
 OWN_PURPOSE = "own_request"
 
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, one thread hop each, which cost more than the work. Those that read the
+# ledger (the key lookup) stay plain `def`, so they do not block the event loop.
 
-def get_bureau(request: Request) -> Bureau:
+
+async def get_bureau(request: Request) -> Bureau:
     return request.app.state.bureau
 
 
-def get_as_of(
+async def get_as_of(
     request: Request,
     as_of: Annotated[
         date | None,
@@ -43,7 +47,7 @@ def get_as_of(
     return as_of or request.app.state.today()
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates
 
 
@@ -107,7 +111,7 @@ def require(scope: str):
     """A dependency that passes the caller on when its role holds `scope` (not an `:own`
     variant: routes about one subject use `get_file_reader`)."""
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         if not permits(caller.role, scope):
             raise Forbidden(f"the {caller.role} role may not {_ACTIONS.get(scope, scope)}")
         return caller
@@ -132,7 +136,7 @@ def authorize_subject(caller: Caller, scope: str, subject_id: str) -> None:
         raise Forbidden(f"the {caller.role} role may not {action} other than its own")
 
 
-def get_file_reader(
+async def get_file_reader(
     request: Request,
     subject_id: Annotated[str, Path(pattern=SUBJECT_ID_PATTERN)],
     caller: CallerDep,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,18 @@ from openbureau.reports.service import ScoreNotFound, SubjectMerged, SubjectNotF
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
+#: Title and type of the HTTP errors that have no handler of their own.
+HTTP_PROBLEMS = {
+    404: ("Not found", "about:blank"),
+    405: ("Method not allowed", "about:blank"),
+    413: ("Request too large", "urn:openbureau:problem:request-too-large"),
+    429: ("Too many requests", "urn:openbureau:problem:rate-limited"),
+}
+
+
+def http_problem(status: int, detail: str | None) -> Problem:
+    title, kind = HTTP_PROBLEMS.get(status, ("HTTP error", "about:blank"))
+    return Problem(type=kind, title=title, status=status, detail=detail or title)
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -47,11 +60,9 @@ SUBJECT_PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
-    detail = exc.detail if isinstance(exc.detail, str) else title
+    detail = exc.detail if isinstance(exc.detail, str) else None
     return problem_response(
-        Problem(title=title, status=exc.status_code, detail=detail),
-        headers=getattr(exc, "headers", None),
+        http_problem(exc.status_code, detail), headers=getattr(exc, "headers", None)
     )
 
 
@@ -135,13 +146,22 @@ def forbidden_response(detail: str, kind: str = "forbidden") -> JSONResponse:
     )
 
 
-def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(
-        Problem(
-            title="Internal error", status=500, detail="the server could not complete the request"
-        )
+def internal_error(method: str, path: str, exc: BaseException) -> Problem:
+    """Log `exc` with its traceback under a new error id; the problem to answer with names
+    that id (so a caller can quote it) and nothing else about the failure."""
+    error_id = uuid.uuid4().hex
+    log.error("unhandled error %s on %s %s", error_id, method, path, exc_info=exc)
+    return Problem(
+        type="urn:openbureau:problem:internal-error",
+        title="Internal error",
+        status=500,
+        detail=f"the server could not complete the request (error id {error_id})",
+        error_id=error_id,
     )
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(internal_error(request.method, request.url.path, exc))
 
 
 def problem_media_type_in_openapi(schema: dict[str, Any]) -> dict[str, Any]:

@@ -37,9 +37,11 @@ class ReceiptPublic(BaseModel):
     rows_rejected: int
     rows_duplicate: int
     rejected_by_rule: dict[str, int] = Field(description="Quarantined rows per rule.")
-    error: str | None = Field(description="Why a rejected file was refused whole.")
-    lake_path: str | None
-    quarantine_path: str | None
+    # Optional with a default, so a receipt inside a problem (sent without its null fields)
+    # still matches the schema.
+    error: str | None = Field(default=None, description="Why a rejected file was refused whole.")
+    lake_path: str | None = None
+    quarantine_path: str | None = None
 
 
 class ProblemIssue(BaseModel):
@@ -63,6 +65,9 @@ class Problem(BaseModel):
     )
     receipt: ReceiptPublic | None = Field(
         default=None, description="For a file refused whole: its stored receipt."
+    )
+    error_id: str | None = Field(
+        default=None, description="For a server error: the id under which it was logged."
     )
 
 

@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import BigInteger, Connection, Engine, delete, false, func, insert, literal, select
 
+from openbureau.audit.groupcommit import group_for
 from openbureau.audit.rules import (
     GENESIS,
     Anchor,
@@ -83,6 +84,22 @@ def append(
     caller's transaction ends: append last in a long transaction. Raises ValueError for a
     naive `occurred_at`, an empty or over-long text field, or a payload without a single JSON
     form (see `canonical_json`)."""
+    draft = _draft(actor, action, subject_id, purpose, payload, occurred_at)
+    return _chain(conn, [draft])[0]
+
+
+#: An entry checked and ready to chain: (moment, actor, action, subject_id, purpose, text).
+_Draft = tuple[datetime, str, str, str | None, str | None, str]
+
+
+def _draft(
+    actor: str,
+    action: str,
+    subject_id: str | None,
+    purpose: str | None,
+    payload: Mapping[str, Any],
+    occurred_at: datetime,
+) -> _Draft:
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at needs a time zone")
     fields = {"actor": actor, "action": action, "subject_id": subject_id, "purpose": purpose}
@@ -90,14 +107,30 @@ def append(
         if value is not None and not 0 < len(value) <= _TEXT_LIMITS[name]:
             raise ValueError(f"{name} must be 1 to {_TEXT_LIMITS[name]} characters: {value!r}")
     text = canonical_json(payload).decode("utf-8")
-    moment = occurred_at.astimezone(UTC)
+    return (occurred_at.astimezone(UTC), actor, action, subject_id, purpose, text)
+
+
+def _chain(conn: Connection, drafts: Sequence[_Draft]) -> list[AuditEntry]:
+    """Chain `drafts` after the last entry, under the append lock, in one insert."""
     _serialise_appends(conn)
     last = conn.execute(_TAIL).first()
-    seq, prev = (last.seq + 1, last.entry_hash) if last is not None else (1, GENESIS)
-    digest = entry_hash(prev, seq, utc_iso(moment), actor, action, subject_id, purpose, text)
-    entry = AuditEntry(seq, moment, actor, action, subject_id, purpose, text, prev, digest)
-    conn.execute(_INSERT, vars(entry))
-    return entry
+    seq, prev = (last.seq, last.entry_hash) if last is not None else (0, GENESIS)
+    chained = []
+    for moment, actor, action, subject_id, purpose, text in drafts:
+        seq += 1
+        digest = entry_hash(prev, seq, utc_iso(moment), actor, action, subject_id, purpose, text)
+        chained.append(
+            AuditEntry(seq, moment, actor, action, subject_id, purpose, text, prev, digest)
+        )
+        prev = digest
+    rows = [vars(entry) for entry in chained]
+    # one row as a plain execute: the executemany path costs ~40 us more per call
+    conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    return chained
+
+
+def _chain_groups(conn: Connection, groups: Sequence[Sequence[_Draft]]) -> None:
+    _chain(conn, [draft for drafts in groups for draft in drafts])
 
 
 def _serialise_appends(conn: Connection) -> None:
@@ -122,21 +155,16 @@ def record_reads(
     payload: Mapping[str, Any],
     occurred_at: datetime,
 ) -> None:
-    """One entry per subject whose file was read, in one transaction."""
-    ids = list(subject_ids)
-    if not ids:
-        return
-    with engine.begin() as conn:
-        for subject_id in ids:
-            append(
-                conn,
-                actor=actor,
-                action=action,
-                subject_id=subject_id,
-                purpose=purpose,
-                payload=payload,
-                occurred_at=occurred_at,
-            )
+    """One entry per subject whose file was read, committed before this returns (in one
+    transaction with the entries of reads made at the same time by other threads). Raises
+    ValueError for an entry `append` would refuse, AuditNotRecorded if the commit failed."""
+    drafts = [
+        _draft(actor, action, subject_id, purpose, payload, occurred_at)
+        for subject_id in subject_ids
+    ]
+    if drafts:
+        # concurrent reads share transactions (group commit): one lock wait, one commit
+        group_for(engine, _chain_groups).submit(drafts)
 
 
 def verify(engine: Engine, *, checkpoint: Anchor | None = None) -> VerifyResult:

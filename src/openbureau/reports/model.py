@@ -5,10 +5,10 @@ carry only the masked form."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from openbureau.reports.rules import GridCell, InvoiceSummary, format_money
 
@@ -85,7 +85,16 @@ class ScorePublic(_Model):
     not_scorable_reason: str | None
     pillars: list[PillarScore]
     reasons: list[ReasonCode] = Field(description="Key reasons that hold the score down.")
-    published_at: datetime
+    published_at: AwareDatetime = Field(description="When the score was published (UTC).")
+
+    @field_validator("published_at", mode="before")
+    @classmethod
+    def _in_utc(cls, value: object) -> object:
+        # The ledger keeps UTC; SQLite hands it back without a zone, PostgreSQL in the
+        # session's zone. Either way the API answers the same instant, in UTC ("Z").
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
 
 
 class FurnishedIdentity(_Model):

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from openbureau.storage.lake import Lake
 from openbureau.storage.ledger import furnishers, inquiries, models, parties, scores, subjects
@@ -18,8 +18,25 @@ from openbureau.storage.ledger import furnishers, inquiries, models, parties, sc
 MAX_MERGE_HOPS = 16
 
 
+# The per-request reads are built once with bound parameters: building a statement costs
+# several times what running it on an indexed key does (measured: bench/bench_load.py).
+_SUBJECT = select(subjects).where(subjects.c.subject_id == bindparam("subject_id"))
+_LATEST_SCORE = (
+    select(scores, models.c.champion)
+    .select_from(scores.outerjoin(models, models.c.model_version == scores.c.model_version))
+    .where(scores.c.subject_id == bindparam("subject_id"))
+    .order_by(
+        scores.c.as_of.desc(),
+        models.c.champion.is_(True).desc(),
+        scores.c.published_at.desc(),
+    )
+    .limit(1)
+)
+_LATEST_SCORE_BY = _LATEST_SCORE.where(scores.c.as_of <= bindparam("as_of"))
+
+
 def subject_row(conn: Connection, subject_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(subjects).where(subjects.c.subject_id == subject_id)).first()
+    row = conn.execute(_SUBJECT, {"subject_id": subject_id}).first()
     return dict(row._mapping) if row else None
 
 
@@ -82,20 +99,10 @@ def furnisher_rows(conn: Connection) -> dict[str, dict[str, Any]]:
 def latest_score_row(conn: Connection, subject_id: str, as_of: date | None) -> dict | None:
     """The newest score on or before `as_of` (any date if None); on one date the champion
     model's score first, then the latest published."""
-    query = (
-        select(scores, models.c.champion)
-        .select_from(scores.outerjoin(models, models.c.model_version == scores.c.model_version))
-        .where(scores.c.subject_id == subject_id)
-        .order_by(
-            scores.c.as_of.desc(),
-            models.c.champion.is_(True).desc(),
-            scores.c.published_at.desc(),
-        )
-        .limit(1)
-    )
-    if as_of is not None:
-        query = query.where(scores.c.as_of <= as_of)
-    row = conn.execute(query).first()
+    if as_of is None:
+        row = conn.execute(_LATEST_SCORE, {"subject_id": subject_id}).first()
+    else:
+        row = conn.execute(_LATEST_SCORE_BY, {"subject_id": subject_id, "as_of": as_of}).first()
     return dict(row._mapping) if row else None
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    make_url,
 )
 
 metadata = MetaData()
@@ -235,11 +236,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercise
     cur.close()
 
 
+# Enough pooled connections for the API's worker threads (40 by default): past the pool size
+# every checkout opens a new connection and every checkin closes it, which under load cost
+# more than the queries. SQLite connections are only file handles; a PostgreSQL server has
+# ~100 connection slots to share among several API processes.
+_POOL = {
+    "sqlite": {"pool_size": 40, "max_overflow": 10, "pool_use_lifo": True},
+    "postgresql": {"pool_size": 20, "max_overflow": 10, "pool_use_lifo": True},
+}
+
+
 def create_ledger(url: str) -> Engine:
     """An engine on `url` with the ledger migrated to the newest schema (Alembic)."""
     from openbureau.storage.migrate import upgrade  # noqa: PLC0415 - alembic only when used
 
-    engine = create_engine(url, future=True)
+    engine = create_engine(url, future=True, **_POOL.get(make_url(url).get_backend_name(), {}))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     upgrade(engine)
