@@ -140,6 +140,22 @@ def scale_run(persons: int, orgs: int, seed: int) -> dict:
             "up_to_date": again, **measured}  # fmt: skip
 
 
+def rescale_run(persons: int, orgs: int, seed: int, round_: int) -> dict:
+    """Re-time an existing scale home (from `scale_run`): one more 1% batch incrementally,
+    then a full relink. For re-measuring after a change without re-ingesting the world."""
+    work = OUT / f"identity-scale-{persons}"
+    home, extra = work / "home", work / f"synth-extra-{round_}"
+    env = _env(home)
+    shutil.rmtree(extra, ignore_errors=True)
+    _synth(max(persons // 100, 1), max(orgs // 100, 1), seed + round_, extra, "default", env)
+    _furnish(extra, env, suffix=f"-x{round_}")
+    incremental = run_stage("resolve-incr", OB + ["resolve"], env)
+    again = run_stage("resolve-noop", OB + ["resolve"], env)
+    full = run_stage("resolve-full", OB + ["resolve", "--full"], env)
+    return {"persons": persons, "orgs": orgs, "full": full, "incremental": incremental,
+            "up_to_date": again}  # fmt: skip
+
+
 def _row(name: str, q: dict) -> str:
     return (
         f"| {name} | {q['records']:,} | {q['subjects']:,} | {q['true_identities']:,} | "
@@ -196,8 +212,19 @@ def main() -> None:
     ap.add_argument("--scale-persons", type=int, default=0, help="0: skip the speed run")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument(
+        "--rescale-round", type=int, default=0,
+        help="re-time the existing scale home only (a new 1%% batch, then --full); 1, 2, ...",
+    )  # fmt: skip
     args = ap.parse_args()
     orgs = args.orgs if args.orgs is not None else args.persons // 10
+    if args.rescale_round:
+        n = args.scale_persons
+        out = rescale_run(n, n // 10, args.seed, args.rescale_round)
+        (OUT / f"identity-rescale-{args.rescale_round}.json").write_text(json.dumps(out, indent=2))
+        print(json.dumps({k: v.get("seconds", v) if isinstance(v, dict) else v
+                          for k, v in out.items()}))  # fmt: skip
+        return
     started = time.perf_counter()
     result = {
         "command": "uv run python bench/bench_identity.py " + " ".join(sys.argv[1:]),

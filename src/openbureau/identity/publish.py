@@ -16,6 +16,8 @@ from openbureau.identity.rules import person_key, token_key
 from openbureau.storage.ledger import review_pairs, runs, subject_keys, subjects
 
 _CHUNK = 50_000
+#: Values per IN list: below SQLite's and PostgreSQL's limits on bound parameters.
+_IN_CHUNK = 10_000
 PURPOSE = "identity-resolution"
 
 
@@ -64,33 +66,70 @@ def evidence(row: pd.Series) -> dict:
     return {k: (None if pd.isna(row[k]) else str(row[k])) for k in keep}
 
 
-def _review_rows(candidates: pd.DataFrame, everything: pd.DataFrame, now) -> list[dict]:
-    by_key = everything.set_index("identity_key")
-    subject = by_key["subject_id"]
-    rows = []
-    for a, b, p in zip(
-        candidates["identity_key_l"],
-        candidates["identity_key_r"],
-        candidates["match_probability"],
-        strict=True,
-    ):
-        if a not in subject.index or b not in subject.index or subject[a] == subject[b]:
-            continue
-        lo, hi = sorted((a, b))
-        rows.append(
-            {
-                "pair_id": pair_id(lo, hi),
-                "variant_l": lo,
-                "variant_r": hi,
-                "subject_l": subject[lo],
-                "subject_r": subject[hi],
-                "match_probability": float(p),
-                "evidence": {"left": evidence(by_key.loc[lo]), "right": evidence(by_key.loc[hi])},
-                "status": "open",
-                "created_at": now,
-            }
+def _review_frame(candidates: pd.DataFrame, everything: pd.DataFrame) -> pd.DataFrame:
+    """Candidate pairs whose variants sit in different subjects, one row per pair."""
+    subject = everything.set_index("identity_key")["subject_id"]
+    lo = candidates[["identity_key_l", "identity_key_r"]].min(axis=1)
+    hi = candidates[["identity_key_l", "identity_key_r"]].max(axis=1)
+    frame = pd.DataFrame(
+        {
+            "variant_l": lo.to_numpy(),
+            "variant_r": hi.to_numpy(),
+            "match_probability": candidates["match_probability"].to_numpy(),
+        }
+    )
+    frame["subject_l"] = frame["variant_l"].map(subject)
+    frame["subject_r"] = frame["variant_r"].map(subject)
+    frame = frame.dropna(subset=["subject_l", "subject_r"])
+    frame = frame[frame["subject_l"] != frame["subject_r"]]
+    frame = frame.sort_values("match_probability", ascending=False)
+    frame = frame.drop_duplicates(["variant_l", "variant_r"])
+    frame["pair_id"] = [
+        pair_id(a, b) for a, b in zip(frame["variant_l"], frame["variant_r"], strict=True)
+    ]
+    return frame
+
+
+def _review_rows(candidates, everything, now, skip: set[str]) -> list[dict]:
+    frame = _review_frame(candidates, everything)
+    frame = frame[~frame["pair_id"].isin(skip)]
+    if frame.empty:
+        return []
+    cols = [
+        "given_name",
+        "family_name",
+        "org_name",
+        "dob",
+        "national_id_masked",
+        "postcode",
+        "city",
+    ]
+    shown = everything.set_index("identity_key")[cols]
+    shown = shown.astype(object).where(shown.notna(), None)
+    left = shown.loc[frame["variant_l"]].to_dict("records")
+    right = shown.loc[frame["variant_r"]].to_dict("records")
+    return [
+        {
+            "pair_id": pid,
+            "variant_l": a,
+            "variant_r": b,
+            "subject_l": sa,
+            "subject_r": sb,
+            "match_probability": float(p),
+            "evidence": {"left": {k: _text(v) for k, v in lv.items()},
+                         "right": {k: _text(v) for k, v in rv.items()}},
+            "status": "open",
+            "created_at": now,
+        }
+        for pid, a, b, sa, sb, p, lv, rv in zip(
+            frame["pair_id"], frame["variant_l"], frame["variant_r"], frame["subject_l"],
+            frame["subject_r"], frame["match_probability"], left, right, strict=True,
         )
-    return rows
+    ]  # fmt: skip
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def publish(
@@ -102,11 +141,20 @@ def publish(
     candidates: pd.DataFrame,
     started_at: datetime,
     mode: str,
+    changed: pd.DataFrame | None = None,
 ) -> Outcome:
+    """Publish a run. `changed` (incremental runs) holds the variants this run re-linked:
+    only their subjects' names, keys and review pairs are rewritten; a full run rewrites all."""
     now = datetime.now(UTC)
-    names = display_names(everything)
+    scope = everything if changed is None else changed
+    names = display_names(scope)
     with bureau.ledger.begin() as conn:
-        existing = {r[0] for r in conn.execute(select(subjects.c.subject_id))}
+        wanted = names["subject_id"].tolist()
+        existing: set[str] = set()
+        for i in range(0, len(wanted), _IN_CHUNK):
+            part = wanted[i : i + _IN_CHUNK]
+            query = select(subjects.c.subject_id).where(subjects.c.subject_id.in_(part))
+            existing |= set(conn.execute(query).scalars())
         new_rows = names[~names["subject_id"].isin(existing)]
         records = [
             {
@@ -146,14 +194,31 @@ def publish(
                 payload={"part_moved_to": str(new)},
                 occurred_at=now,
             )
-        _write_keys(conn, everything)
-        # open pairs are recomputed each run; decided ones are kept for ever (they are labels)
-        conn.execute(delete(review_pairs).where(review_pairs.c.status == "open"))
-        decided = {r[0] for r in conn.execute(select(review_pairs.c.pair_id))}
-        queue = [
-            r for r in _review_rows(candidates, everything, now) if r["pair_id"] not in decided
-        ]
-        queue = list({r["pair_id"]: r for r in queue}.values())
+        touched = None if changed is None else set(scope["subject_id"]) | set(merges["old"])
+        _write_keys(conn, scope, touched)
+        # open pairs are recomputed for what this run touched; decided ones are kept for ever
+        # (they are labels)
+        stale = review_pairs.c.status == "open"
+        if touched is None:
+            conn.execute(delete(review_pairs).where(stale))
+        else:
+            touched_ids = list(touched)
+            for i in range(0, len(touched_ids), _IN_CHUNK):
+                part = touched_ids[i : i + _IN_CHUNK]
+                conn.execute(
+                    delete(review_pairs).where(
+                        stale
+                        & (review_pairs.c.subject_l.in_(part) | review_pairs.c.subject_r.in_(part))
+                    )
+                )
+        ids = _review_frame(candidates, everything)["pair_id"].tolist()
+        kept: set[str] = set()
+        for i in range(0, len(ids), _IN_CHUNK):
+            query = select(review_pairs.c.pair_id).where(
+                review_pairs.c.pair_id.in_(ids[i : i + _IN_CHUNK])
+            )
+            kept |= set(conn.execute(query).scalars())
+        queue = _review_rows(candidates, everything, now, skip=kept)
         for i in range(0, len(queue), _CHUNK):
             conn.execute(insert(review_pairs), queue[i : i + _CHUNK])
         details = {
@@ -180,19 +245,20 @@ def publish(
     return Outcome(len(records), len(merges), len(queue))
 
 
-def _write_keys(conn, everything: pd.DataFrame) -> None:
+def _write_keys(conn, scope: pd.DataFrame, touched: set | None) -> None:
     """Keys -> subject, so an inquiry naming an identity finds its file at once: every
     validated-ID token, and a person's name + date of birth where exactly one subject has
-    them (a key two subjects share identifies neither). Rewritten whole: merges and splits
-    move keys."""
-    with_id = everything.dropna(subset=["id_key"])
+    them (a key two subjects share identifies neither). A full run (`touched` None) rewrites
+    the table; an incremental one rewrites the keys of the subjects it touched, and drops a
+    name key that now has two holders."""
+    with_id = scope.dropna(subset=["id_key"])
     tokens = pd.DataFrame(
         {
             "key": [token_key(*k.split(":", 1)) for k in with_id["id_key"]],
             "subject_id": with_id["subject_id"].to_numpy(),
         }
     )
-    people = everything[(everything["subject_kind"] == "person") & everything["dob"].notna()]
+    people = scope[(scope["subject_kind"] == "person") & scope["dob"].notna()]
     named = pd.DataFrame(
         {
             "key": [
@@ -202,9 +268,32 @@ def _write_keys(conn, everything: pd.DataFrame) -> None:
         }
     )
     keys = pd.concat([tokens, named], ignore_index=True).drop_duplicates()
+    if touched is None:
+        conn.execute(delete(subject_keys))
+    else:
+        gone = list(touched)
+        for i in range(0, len(gone), _IN_CHUNK):
+            conn.execute(
+                delete(subject_keys).where(subject_keys.c.subject_id.in_(gone[i : i + _IN_CHUNK]))
+            )
+        wanted = keys["key"].unique().tolist()
+        held = []
+        for i in range(0, len(wanted), _IN_CHUNK):
+            query = select(subject_keys.c.key, subject_keys.c.subject_id).where(
+                subject_keys.c.key.in_(wanted[i : i + _IN_CHUNK])
+            )
+            held += conn.execute(query).all()
+        keys = pd.concat(
+            [keys, pd.DataFrame(held, columns=["key", "subject_id"])]
+        ).drop_duplicates()
     holders = keys.groupby("key")["subject_id"].transform("nunique")
+    shared = keys.loc[holders > 1, "key"].unique().tolist()
+    for i in range(0, len(shared), _IN_CHUNK):
+        conn.execute(delete(subject_keys).where(subject_keys.c.key.in_(shared[i : i + _IN_CHUNK])))
     keys = keys[holders == 1].drop_duplicates("key")
-    conn.execute(delete(subject_keys))
+    if touched is not None:
+        present = {k for k, _ in held}
+        keys = keys[~keys["key"].isin(present)]
     rows = keys.to_dict("records")
     for i in range(0, len(rows), _CHUNK):
         conn.execute(insert(subject_keys), rows[i : i + _CHUNK])

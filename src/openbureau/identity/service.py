@@ -180,6 +180,7 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
             candidates=candidates,
             started_at=started_at,
             mode="incremental" if incremental else "full",
+            changed=linked if incremental else None,
         )
     except BaseException:
         staged.unlink(missing_ok=True)
