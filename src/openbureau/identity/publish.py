@@ -68,7 +68,9 @@ def evidence(row: pd.Series) -> dict:
 
 def _review_frame(candidates: pd.DataFrame, everything: pd.DataFrame) -> pd.DataFrame:
     """Candidate pairs whose variants sit in different subjects, one row per pair."""
-    subject = everything.set_index("identity_key")["subject_id"]
+    ends = set(candidates["identity_key_l"]) | set(candidates["identity_key_r"])
+    near = everything[everything["identity_key"].isin(ends)]
+    subject = near.set_index("identity_key")["subject_id"]
     lo = candidates[["identity_key_l", "identity_key_r"]].min(axis=1)
     hi = candidates[["identity_key_l", "identity_key_r"]].max(axis=1)
     frame = pd.DataFrame(
@@ -90,8 +92,7 @@ def _review_frame(candidates: pd.DataFrame, everything: pd.DataFrame) -> pd.Data
     return frame
 
 
-def _review_rows(candidates, everything, now, skip: set[str]) -> list[dict]:
-    frame = _review_frame(candidates, everything)
+def _review_rows(frame: pd.DataFrame, everything, now, skip: set[str]) -> list[dict]:
     frame = frame[~frame["pair_id"].isin(skip)]
     if frame.empty:
         return []
@@ -104,7 +105,8 @@ def _review_rows(candidates, everything, now, skip: set[str]) -> list[dict]:
         "postcode",
         "city",
     ]
-    shown = everything.set_index("identity_key")[cols]
+    ends = set(frame["variant_l"]) | set(frame["variant_r"])
+    shown = everything[everything["identity_key"].isin(ends)].set_index("identity_key")[cols]
     shown = shown.astype(object).where(shown.notna(), None)
     left = shown.loc[frame["variant_l"]].to_dict("records")
     right = shown.loc[frame["variant_r"]].to_dict("records")
@@ -211,14 +213,15 @@ def publish(
                         & (review_pairs.c.subject_l.in_(part) | review_pairs.c.subject_r.in_(part))
                     )
                 )
-        ids = _review_frame(candidates, everything)["pair_id"].tolist()
+        pairs = _review_frame(candidates, everything)
+        ids = pairs["pair_id"].tolist()
         kept: set[str] = set()
         for i in range(0, len(ids), _IN_CHUNK):
             query = select(review_pairs.c.pair_id).where(
                 review_pairs.c.pair_id.in_(ids[i : i + _IN_CHUNK])
             )
             kept |= set(conn.execute(query).scalars())
-        queue = _review_rows(candidates, everything, now, skip=kept)
+        queue = _review_rows(pairs, everything, now, skip=kept)
         for i in range(0, len(queue), _CHUNK):
             conn.execute(insert(review_pairs), queue[i : i + _CHUNK])
         details = {
