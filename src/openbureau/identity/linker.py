@@ -105,7 +105,11 @@ def _train(con, frame: pd.DataFrame, kind: str, *, settings, seed: int) -> dict:
         linker.training.estimate_probability_two_random_records_match(list(prior_rules), recall)
     except SplinkException:
         pass  # no deterministic matches at all: keep the starting prior
-    linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
+    # u from random pairs: 20 per variant, between half a million and two million (a small
+    # bureau's sample costs what its size warrants; a rate this sample cannot see keeps the
+    # starting value)
+    pairs = int(min(max(20 * len(frame), 500_000), 2_000_000))
+    linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
     for rule in training:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
