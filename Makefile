@@ -16,6 +16,9 @@ test: setup
 bench: setup
 	$(UV) run python bench/demo_timing.py --runs 3
 	$(UV) run python bench/run.py --persons 1000000
+	$(UV) run python bench/bench_identity.py --persons 20000 --scale-persons 1000000
+	$(UV) run python bench/bench_compiled.py --rows 1000000 --runs 3
+	$(UV) run python bench/bench_load.py --soak-seconds 300 --write
 
 lint: setup
 	$(UV) run ruff check src tests bench
