@@ -18,6 +18,8 @@ from splink.internals.exceptions import SplinkException
 from openbureau.identity import models
 from openbureau.identity.names import CITY_ALIASES, canonical_part
 
+log = logging.getLogger(__name__)
+
 #: Pairs scored below this never leave the matcher (the lower review threshold is higher).
 PAIR_FLOOR = 0.5
 
@@ -103,8 +105,8 @@ def _train(con, frame: pd.DataFrame, kind: str, *, settings, seed: int) -> dict:
     linker = Linker(db.register(frame[LINKAGE_COLUMNS]), settings, log_level=None)
     try:
         linker.training.estimate_probability_two_random_records_match(list(prior_rules), recall)
-    except SplinkException:
-        pass  # no deterministic matches at all: keep the starting prior
+    except SplinkException as exc:
+        log.warning("%s model: prior not re-estimated, kept the starting one (%s)", kind, exc)
     # u from random pairs: 20 per variant, between half a million and two million (a small
     # bureau's sample costs what its size warrants; a rate this sample cannot see keeps the
     # starting value)
@@ -115,8 +117,9 @@ def _train(con, frame: pd.DataFrame, kind: str, *, settings, seed: int) -> dict:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, fix_probability_two_random_records_match=True
             )
-        except SplinkException:
-            continue
+        except SplinkException as exc:
+            # e.g. no national IDs furnished: those parameters keep their starting values
+            log.warning("%s model: training rule skipped (%s)", kind, str(exc).splitlines()[0])
     return json.loads(json.dumps(linker.misc.save_model_to_json()))
 
 
@@ -143,7 +146,7 @@ def predict_within(
     (identity_key_l, identity_key_r, match_probability, match_weight)."""
     _quiet()
     if len(frame) < 2:
-        return _empty_pairs()
+        return empty_pairs()
     db = DuckDBAPI(connection=con)
     linker = _linker(db, frame, model)
     result = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
@@ -160,7 +163,7 @@ def predict_between(
     """Scored pairs (new, known) at or above `floor`; `identity_key_l` is always the new one."""
     _quiet()
     if new.empty or known.empty:
-        return _empty_pairs()
+        return empty_pairs()
     db = DuckDBAPI(connection=con)
     linker = _linker(db, pd.concat([new, known], ignore_index=True), model)
     linker.table_management.compute_tf_table("name_key")
@@ -178,7 +181,7 @@ def predict_between(
     return pairs
 
 
-def _empty_pairs() -> pd.DataFrame:
+def empty_pairs() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "identity_key_l": pd.Series(dtype=str),

@@ -52,18 +52,15 @@ def display_names(v: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+#: What an operator sees of each side of a pair: names, birth date, masked ID, place.
+EVIDENCE_COLUMNS = [
+    "given_name", "family_name", "org_name", "dob", "national_id_masked", "postcode", "city",
+]  # fmt: skip
+
+
 def evidence(row: pd.Series) -> dict:
-    """What an operator sees of one side of a pair: names, birth date, masked ID, place."""
-    keep = (
-        "given_name",
-        "family_name",
-        "org_name",
-        "dob",
-        "national_id_masked",
-        "postcode",
-        "city",
-    )
-    return {k: (None if pd.isna(row[k]) else str(row[k])) for k in keep}
+    """One side of a pair as an operator sees it (`EVIDENCE_COLUMNS`)."""
+    return {k: (None if pd.isna(row[k]) else str(row[k])) for k in EVIDENCE_COLUMNS}
 
 
 def _review_frame(candidates: pd.DataFrame, everything: pd.DataFrame) -> pd.DataFrame:
@@ -177,23 +174,22 @@ def publish(
             conn.execute(
                 update(subjects).where(subjects.c.subject_id == old).values(merged_into=survivor)
             )
+        events = [
+            ("subject.merged", o, {"merged_into": str(n)})
+            for o, n in merges.itertuples(index=False)
+        ]
+        events += [
+            ("subject.split", o, {"part_moved_to": str(n)})
+            for o, n in splits.itertuples(index=False)
+        ]
+        for action, old, payload in events:
             audit.append(
                 conn,
                 actor=audit.LOCAL_OPERATOR,
-                action="subject.merged",
+                action=action,
                 subject_id=str(old),
                 purpose=PURPOSE,
-                payload={"merged_into": str(survivor)},
-                occurred_at=now,
-            )
-        for old, new in splits.itertuples(index=False):
-            audit.append(
-                conn,
-                actor=audit.LOCAL_OPERATOR,
-                action="subject.split",
-                subject_id=str(old),
-                purpose=PURPOSE,
-                payload={"part_moved_to": str(new)},
+                payload=payload,
                 occurred_at=now,
             )
         touched = None if changed is None else set(scope["subject_id"]) | set(merges["old"])

@@ -132,7 +132,7 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
             pairs.append(linker.predict_between(con, fresh, base, models[kind]))
     finally:
         con.close()
-    pairs = pd.concat(pairs, ignore_index=True) if pairs else linker._empty_pairs()
+    pairs = pd.concat(pairs, ignore_index=True) if pairs else linker.empty_pairs()
     timer("cluster", 2)
     if incremental:
         universe, previous, pairs = _incremental_universe(known, new, pairs, *reopen)
