@@ -219,6 +219,9 @@ def test_an_expired_consent_is_refused_with_its_date(bureau, keys):
         ({"party_id": "nobody", "purpose": "tenancy"}, 422, "no party 'nobody'"),
         ({"party_id": "landlord-1", "purpose": "tenancy", "valid_until": "2028-01-01"}, 422,
          "at most 12 months"),
+        # control characters never reach the ledger (PostgreSQL refuses NUL in text: a 500)
+        ({"party_id": "landlord-1\u0000", "purpose": "tenancy"}, 422, "at: body.party_id"),
+        ({"party_id": "landlord-1", "purpose": "ten\u0000ancy"}, 422, "at: body.purpose"),
     ],
 )  # fmt: skip
 def test_bad_consents_are_refused(client, keys, body, status, message):

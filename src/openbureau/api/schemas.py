@@ -9,9 +9,16 @@ from openbureau.reports.model import SubjectReport as ReportPublic
 
 #: A subject id as the ledger stores it (at most 24 characters).
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$"
+#: A party id as `openbureau parties add` accepts it (access/rules.py).
+PARTY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+#: Free text from a request: no control characters (PostgreSQL refuses NUL in text, and no
+#: name, reference or postcode needs a tab or a line break).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 __all__ = [
+    "PARTY_ID_PATTERN",
     "SUBJECT_ID_PATTERN",
+    "TEXT_PATTERN",
     "Health",
     "Problem",
     "ProblemIssue",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from openbureau.api.deps import BureauDep, CallerDep, SubjectId, authorize_subject
 from openbureau.api.problems import SUBJECT_PROBLEMS, problem_doc, problem_response
-from openbureau.api.schemas import Problem
+from openbureau.api.schemas import PARTY_ID_PATTERN, TEXT_PATTERN, Problem
 from openbureau.inquiries.consents import (
     ConsentError,
     ConsentNotFound,
@@ -27,12 +27,15 @@ _CONSENT_PROBLEMS = {422: problem_doc("The consent cannot be given or found; det
 
 
 class ConsentCreate(BaseModel):
-    party_id: str = Field(max_length=64, description="The party the subject consents to.")
-    purpose: str = Field(max_length=32, description="employment or tenancy.")
+    party_id: str = Field(
+        max_length=64, pattern=PARTY_ID_PATTERN, description="The party the subject consents to."
+    )
+    purpose: str = Field(max_length=32, pattern=r"^[a-z_]+$", description="employment or tenancy.")
     valid_until: date = Field(description="Last day the consent holds (at most 12 months).")
     signed_form: str | None = Field(
         default=None,
         max_length=120,
+        pattern=TEXT_PATTERN,
         description="Operators only, and then required: the reference of the signed form.",
     )
 
