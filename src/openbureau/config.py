@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=100, ge=1, description="Requests a caller may send at once before the rate applies."
     )
+    key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a server process trusts an API key it has checked before "
+        "checking it in the ledger again: a key revoked by another process stops working "
+        "within this time (at once in the revoking process); 0 checks every request.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest request body, except file uploads."
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from keys import bearer, issue_key
@@ -205,3 +205,20 @@ def test_cli_creates_lists_and_revokes_keys(tmp_path):
     assert r.exit_code == 2 and "cannot hold the inquirer role" in r.output
     r = runner.invoke(cli, ["keys", "revoke", "0000000000000000"] + home)
     assert r.exit_code == 2
+
+
+def test_a_key_revoked_by_another_process_stops_working_once_the_cache_expires(fixture):
+    """Another process's revocation is not seen by this one's cache: the key works until the
+    cache's time (OPENBUREAU_KEY_CACHE_SECONDS) runs out, then is refused."""
+    led = build_bureau(fixture.settings).ledger
+    key = issue_key(led, "ops-x", "operator", "operator")
+    key_id = key.split("_")[1]
+    with TestClient(create_app(fixture.settings, today=lambda: AS_OF)) as c:
+        clock = [1000.0]
+        c.app.state.keys.clock = lambda: clock[0]
+        assert c.get(f"/v1/subjects/{GOOD}/score", headers=bearer(key)).status_code == 200
+        with led.begin() as conn:  # as `keys revoke` in another process does, cache untouched
+            conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=NOW))
+        assert c.get(f"/v1/subjects/{GOOD}/score", headers=bearer(key)).status_code == 200
+        clock[0] += fixture.settings.key_cache_seconds
+        assert c.get(f"/v1/subjects/{GOOD}/score", headers=bearer(key)).status_code == 401

@@ -75,3 +75,47 @@ def test_one_group_per_engine(engine):
         pass
 
     assert group_for(engine, write) is group_for(engine, write)
+
+
+def test_a_bad_item_fails_only_its_own_caller_when_its_group_is_retried_item_by_item(engine):
+    attempts: list[list[int]] = []
+
+    def write(conn, works):
+        attempts.append(list(works))
+        conn.execute(items.insert(), [{"n": n} for n in works])
+        if -1 in works:
+            raise RuntimeError("bad item")
+
+    group = GroupCommit(engine, write)
+    release = threading.Event()
+    # hold the leader inside its transaction so that the others queue into one group
+    original = group.write
+
+    def slow_first(conn, works):
+        if not attempts:
+            release.wait(5)
+        original(conn, works)
+
+    group.write = slow_first
+    outcome: dict[int, str] = {}
+
+    def caller(n: int) -> None:
+        try:
+            group.submit(n)
+            outcome[n] = "ok"
+        except AuditNotRecorded:
+            outcome[n] = "failed"
+
+    first = threading.Thread(target=caller, args=(100,))
+    first.start()
+    time.sleep(0.05)
+    others = [threading.Thread(target=caller, args=(n,)) for n in (1, -1, 2)]
+    for t in others:
+        t.start()
+    time.sleep(0.05)
+    release.set()
+    for t in [first, *others]:
+        t.join()
+    assert outcome == {100: "ok", 1: "ok", -1: "failed", 2: "ok"}
+    assert _count(engine) == 3
+    assert sorted(len(a) for a in attempts) == [1, 1, 1, 1, 3]  # the group, then one by one

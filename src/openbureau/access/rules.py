@@ -63,6 +63,7 @@ class Caller:
     role: str
     furnisher_id: str | None = None
     subject_id: str | None = None
+    party_name: str | None = None
 
     @property
     def actor(self) -> str:

@@ -3,8 +3,13 @@ presented key. Every change is written to the audit chain in the same transactio
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+import threading
+import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +29,7 @@ from openbureau.storage.ledger import api_keys, furnishers, parties, subjects
 
 _KEY_COLUMNS = (
     api_keys.c.key_id, api_keys.c.role, api_keys.c.secret_hash, parties.c.party_id,
-    parties.c.kind, parties.c.furnisher_id, parties.c.subject_id,
+    parties.c.kind, parties.c.furnisher_id, parties.c.subject_id, parties.c.name,
 )  # fmt: skip
 _FIND_KEY = (
     select(*_KEY_COLUMNS)
@@ -158,6 +163,7 @@ def revoke_key(engine: Engine, key_id: str, *, actor: str, now: datetime) -> boo
             payload={"key_id": key_id, "party_id": row.party_id, "role": row.role},
             occurred_at=now,
         )
+    forget_checked_keys()  # once committed: a lookup now sees the revocation
     return True
 
 
@@ -187,4 +193,82 @@ def authenticate(engine: Engine, presented: str) -> Caller | None:
         role=row.role,
         furnisher_id=row.furnisher_id,
         subject_id=row.subject_id,
+        party_name=row.name,
     )
+
+
+class KeyCache:
+    """The callers of keys checked in the last `ttl` seconds, so that a busy server does not
+    look every request's key up in the ledger (the lookup costs more than a score read).
+
+    Only valid keys are kept, by the SHA-256 of the whole presented key (never the key
+    itself), at most `max_entries` of them (all are dropped when full: a flood of distinct
+    valid keys only costs lookups). `forget_checked_keys` empties every cache in the process
+    at once; a key revoked by another process is trusted here for up to `ttl` more seconds."""
+
+    def __init__(
+        self, ttl: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: dict[bytes, tuple[float, Caller]] = {}
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by clear(): a lookup begun before it is not kept
+        with _caches_lock:
+            _caches.add(self)
+
+    def get(self, presented: str) -> Caller | None:
+        """The cached caller of `presented`, or None when it must be checked in the ledger."""
+        if self.ttl <= 0:
+            return None
+        found = self._entries.get(_digest(presented))
+        if found is None or found[0] <= self.clock():
+            return None
+        return found[1]
+
+    def put(self, presented: str, caller: Caller, generation: int | None = None) -> None:
+        """Keep `caller` for `presented`, unless the cache was cleared since `generation`
+        (`generation()` read before the lookup began)."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[_digest(presented)] = (self.clock() + self.ttl, caller)
+
+    def generation(self) -> int:
+        return self._generation
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._generation += 1
+
+    def authenticate(self, engine: Engine, presented: str) -> Caller | None:
+        """`authenticate`, answered from the cache when the key was checked recently."""
+        caller = self.get(presented)
+        if caller is None:
+            generation = self.generation()
+            caller = authenticate(engine, presented)
+            if caller is not None:
+                self.put(presented, caller, generation)
+        return caller
+
+
+_caches: weakref.WeakSet[KeyCache] = weakref.WeakSet()
+_caches_lock = threading.Lock()
+
+
+def _digest(presented: str) -> bytes:
+    return hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
+
+
+def forget_checked_keys() -> None:
+    """Empty every key cache in this process (a key was revoked)."""
+    with _caches_lock:
+        caches = list(_caches)
+    for cache in caches:
+        cache.clear()

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from openbureau.access.service import KeyCache
 from openbureau.api.deps import ConsoleLoginRequired
 from openbureau.api.hardening import HardeningMiddleware, document_hardening
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
@@ -46,6 +47,7 @@ def create_app(
         docs_url=None,
     )
     app.state.bureau = build_bureau(settings)
+    app.state.keys = KeyCache(settings.key_cache_seconds)
     app.state.today = today
     app.state.now = now
     app.state.templates = pages.build_templates()

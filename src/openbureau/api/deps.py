@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from openbureau.access.rules import Caller, permits
-from openbureau.access.service import authenticate
+from openbureau.access.service import KeyCache
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
 from openbureau.audit.service import record_reads
 from openbureau.bootstrap import Bureau
@@ -26,8 +27,9 @@ OPERATOR_PURPOSE = "operator-view"
 OWN_PURPOSE = "own_request"
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
-# thread pool, one thread hop each, which cost more than the work. Those that read the
-# ledger (the key lookup) stay plain `def`, so they do not block the event loop.
+# thread pool, one thread hop each, which cost more than the work. The key check is `async`
+# too: a key checked in the last few seconds is answered from the process's cache
+# (`access.service.KeyCache`), and only a miss goes to a worker thread to read the ledger.
 
 
 async def get_bureau(request: Request) -> Bureau:
@@ -92,13 +94,18 @@ _bearer = HTTPBearer(
 )
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None:
         raise NotAuthenticated("this route needs an API key: Authorization: Bearer obk_...")
-    caller = authenticate(request.app.state.bureau.ledger, credentials.credentials)
+    keys: KeyCache = request.app.state.keys
+    presented = credentials.credentials
+    caller = keys.get(presented)
+    if caller is None:
+        ledger = request.app.state.bureau.ledger
+        caller = await run_in_threadpool(keys.authenticate, ledger, presented)
     if caller is None:
         raise NotAuthenticated("the API key is not valid (malformed, unknown or revoked)")
     return caller
@@ -154,7 +161,8 @@ def get_console_reader(request: Request) -> Reader:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         presented = header[7:]
-    caller = authenticate(request.app.state.bureau.ledger, presented) if presented else None
+    keys: KeyCache = request.app.state.keys
+    caller = keys.authenticate(request.app.state.bureau.ledger, presented) if presented else None
     if caller is None or caller.role != "operator":
         raise ConsoleLoginRequired()
     return Reader(request.app.state.bureau, caller.actor, OPERATOR_PURPOSE)

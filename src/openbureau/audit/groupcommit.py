@@ -1,12 +1,14 @@
 """Group commit: the work of many threads written in one transaction.
 
 Appends to the audit chain are serialised (one writer at a time, see `service.append`), so
-under concurrent reads each request would wait its turn for a transaction of its own, and on
+under concurrent requests each would wait its turn for a transaction of its own, and on
 SQLite the waiting is the busy handler's sleep-and-retry. Here the first thread to arrive
 becomes the leader: it takes every item queued so far, writes them all in one transaction,
 and wakes their threads; threads that arrived meanwhile form the next group. Each caller
 returns only once its own items are committed, and gets an error if they were not: a read
-that cannot be recorded is still not served."""
+that cannot be recorded is still not served, an inquiry that cannot be recorded is not
+answered. When a group's transaction fails, each of its items is tried again in a
+transaction of its own, so one bad item fails only its own caller."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from sqlalchemy import Connection, Engine
 
 
 class AuditNotRecorded(RuntimeError):
-    """The group transaction holding this caller's entries failed."""
+    """The transaction holding this caller's work failed (its entries are not recorded)."""
 
 
 class _Item:
@@ -53,19 +55,30 @@ class GroupCommit:
                 self._leading = True
                 group, self._queue = self._queue, []
         if not item.done:
-            error: BaseException | None = None
-            try:
-                with self.engine.begin() as conn:
-                    self.write(conn, [i.work for i in group])
-            except BaseException as exc:  # noqa: BLE001 - every waiter must learn of it
-                error = exc
+            errors = self._write(group)
             with self._cv:
-                for member in group:
+                for member, error in zip(group, errors, strict=True):
                     member.done, member.error = True, error
                 self._leading = False
                 self._cv.notify_all()
         if item.error is not None:
-            raise AuditNotRecorded("the audit entries could not be committed") from item.error
+            raise AuditNotRecorded("the work could not be committed") from item.error
+
+    def _write(self, group: list[_Item]) -> list[BaseException | None]:
+        """Each item's error (None: committed): all in one transaction, or, if that fails,
+        each in its own, so that a bad item does not take its group down with it."""
+        error = self._try([i.work for i in group])
+        if error is None or len(group) == 1:
+            return [error] * len(group)
+        return [self._try([i.work]) for i in group]
+
+    def _try(self, works: list[Any]) -> BaseException | None:
+        try:
+            with self.engine.begin() as conn:
+                self.write(conn, works)
+        except Exception as exc:  # noqa: BLE001 - every waiter must learn of it
+            return exc
+        return None
 
 
 _groups: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()

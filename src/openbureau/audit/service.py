@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,19 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import BigInteger, Connection, Engine, delete, false, func, insert, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Table,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.sql.dml import Insert
 
 from openbureau.audit.groupcommit import group_for
 from openbureau.audit.rules import (
@@ -129,8 +143,60 @@ def _chain(conn: Connection, drafts: Sequence[_Draft]) -> list[AuditEntry]:
     return chained
 
 
-def _chain_groups(conn: Connection, groups: Sequence[Sequence[_Draft]]) -> None:
-    _chain(conn, [draft for drafts in groups for draft in drafts])
+@dataclass(frozen=True)
+class Entry:
+    """An audit entry to append with `commit_with_audit` (the fields of `append`)."""
+
+    actor: str
+    action: str
+    payload: Mapping[str, Any]
+    occurred_at: datetime
+    subject_id: str | None = None
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class _Writes:
+    """One caller's share of a group transaction: rows to insert, then entries to chain."""
+
+    rows: tuple[tuple[Table, dict[str, Any]], ...]
+    drafts: tuple[_Draft, ...]
+
+
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    return insert(table)  # one statement per table, compiled once per engine
+
+
+def _write_group(conn: Connection, works: Sequence[_Writes]) -> None:
+    """Insert every caller's rows (one executemany per table, in the order the tables first
+    appear), then chain every caller's entries in one append."""
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for work in works:
+        for table, row in work.rows:
+            by_table.setdefault(table, []).append(row)
+    for table, rows in by_table.items():
+        conn.execute(_insert_into(table), rows[0] if len(rows) == 1 else rows)
+    drafts = [draft for work in works for draft in work.drafts]
+    if drafts:
+        _chain(conn, drafts)
+
+
+def commit_with_audit(
+    engine: Engine, rows: Sequence[tuple[Table, Mapping[str, Any]]], entries: Sequence[Entry]
+) -> None:
+    """Insert `rows` (table, values) and append `entries`, all committed before this returns,
+    in one transaction shared with the work other threads submit at the same time (group
+    commit: one lock wait and one commit for all of them). Raises ValueError for an entry
+    `append` would refuse (before anything is written), AuditNotRecorded if the commit failed
+    (nothing of this call is then written)."""
+    drafts = tuple(
+        _draft(e.actor, e.action, e.subject_id, e.purpose, e.payload, e.occurred_at)
+        for e in entries
+    )
+    work = _Writes(tuple((table, dict(values)) for table, values in rows), drafts)
+    if work.rows or work.drafts:
+        group_for(engine, _write_group).submit(work)
 
 
 def _serialise_appends(conn: Connection) -> None:
@@ -158,13 +224,8 @@ def record_reads(
     """One entry per subject whose file was read, committed before this returns (in one
     transaction with the entries of reads made at the same time by other threads). Raises
     ValueError for an entry `append` would refuse, AuditNotRecorded if the commit failed."""
-    drafts = [
-        _draft(actor, action, subject_id, purpose, payload, occurred_at)
-        for subject_id in subject_ids
-    ]
-    if drafts:
-        # concurrent reads share transactions (group commit): one lock wait, one commit
-        group_for(engine, _chain_groups).submit(drafts)
+    entries = [Entry(actor, action, payload, occurred_at, s, purpose) for s in subject_ids]
+    commit_with_audit(engine, [], entries)
 
 
 def verify(engine: Engine, *, checkpoint: Anchor | None = None) -> VerifyResult:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from openbureau.audit import service as audit
 from openbureau.inquiries.model import ConsentPublic
@@ -114,16 +114,20 @@ def list_consents(engine: Engine, subject_id: str) -> list[ConsentPublic]:
         return [ConsentPublic(**r._mapping) for r in rows]
 
 
+_PARTY_CONSENTS = (
+    select(consents)
+    .where(consents.c.subject_id.in_(bindparam("ids", expanding=True)))
+    .where(consents.c.party_id == bindparam("party_id"))
+)
+
+
 def consent_refusal_for(
     engine: Engine, subject_id: str, party_id: str, purpose: str, on: date
 ) -> str | None:
     """None when the subject's consents let `party_id` inquire for `purpose` on `on`."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(consents)
-            .where(consents.c.subject_id.in_(subject_and_merged_ids(conn, subject_id)))
-            .where(consents.c.party_id == party_id)
-        )
+        ids = subject_and_merged_ids(conn, subject_id)
+        rows = conn.execute(_PARTY_CONSENTS, {"ids": ids, "party_id": party_id})
         held = [
             Consent(r.consent_id, r.party_id, r.purpose, r.valid_until, r.revoked_at) for r in rows
         ]

@@ -8,23 +8,24 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 
 from openbureau.audit import service as audit
 from openbureau.storage.ledger import outbox
 
 
-def queue_notice(
-    conn: Connection, subject_id: str, kind: str, body: Mapping[str, Any], now: datetime
-) -> str:
-    """Queue a notice in the caller's transaction; returns its id."""
+def notice_row(
+    subject_id: str, kind: str, body: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The outbox row of a new notice (a fresh id), to insert in the caller's transaction."""
     notice_id = "n" + secrets.token_hex(12)
-    conn.execute(
-        insert(outbox).values(
-            notice_id=notice_id, subject_id=subject_id, kind=kind, body=dict(body), created_at=now
-        )
-    )
-    return notice_id
+    return {
+        "notice_id": notice_id,
+        "subject_id": subject_id,
+        "kind": kind,
+        "body": dict(body),
+        "created_at": now,
+    }
 
 
 def list_notices(engine: Engine, *, pending_only: bool = True) -> list[dict[str, Any]]:

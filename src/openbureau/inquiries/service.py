@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from openbureau.access.rules import Caller
 from openbureau.audit import service as audit
@@ -18,7 +18,8 @@ from openbureau.inquiries.model import InquiryAnswer, answer_from_report
 from openbureau.inquiries.rules import PURPOSES, count_hard, hard_window, purpose_refusal
 from openbureau.reports.reads import subject_row, surviving_subject
 from openbureau.reports.service import SubjectNotFound, build_report
-from openbureau.storage.ledger import inquiries, parties
+from openbureau.storage.ledger import inquiries
+from openbureau.storage.ledger import outbox as outbox_table
 
 
 class InquiryRefused(Exception):
@@ -65,7 +66,7 @@ def make_inquiry(
         )
         if reason:
             raise InquiryRefused(reason, "consent-required")
-    report = build_report(bureau, subject, as_of)
+    report = build_report(bureau, subject, as_of, holder_view=False)
     sections = PURPOSES[purpose].sections
     recorded = {
         "inquiry_id": "q" + secrets.token_hex(12),
@@ -73,48 +74,36 @@ def make_inquiry(
         "hard": PURPOSES[purpose].hard,
         "occurred_at": now,
     }
-    with bureau.ledger.begin() as conn:
-        conn.execute(
-            insert(inquiries).values(
-                **recorded,
-                subject_id=subject,
-                party_id=caller.party_id,
-                key_id=caller.key_id,
-                matched_by=matched_by,
-            )
-        )
-        party_name = conn.execute(
-            select(parties.c.name).where(parties.c.party_id == caller.party_id)
-        ).scalar_one()
-        outbox.queue_notice(
-            conn,
-            subject,
-            "inquiry",
-            {
-                "inquiry_id": recorded["inquiry_id"],
-                "party_id": caller.party_id,
-                "party_name": party_name,
-                "party_kind": caller.party_kind,
-                "purpose": purpose,
-                "hard": recorded["hard"],
-            },
-            now,
-        )
-        audit.append(
-            conn,
-            actor=caller.actor,
-            action="inquiry.made",
-            subject_id=subject,
-            purpose=purpose,
-            payload={
-                "inquiry_id": recorded["inquiry_id"],
-                "hard": recorded["hard"],
-                "matched_by": matched_by,
-                "as_of": as_of,
-                "sections": sorted(sections),
-            },
-            occurred_at=now,
-        )
+    notice = {
+        "inquiry_id": recorded["inquiry_id"],
+        "party_id": caller.party_id,
+        "party_name": caller.party_name,
+        "party_kind": caller.party_kind,
+        "purpose": purpose,
+        "hard": recorded["hard"],
+    }
+    entry = audit.Entry(
+        actor=caller.actor,
+        action="inquiry.made",
+        subject_id=subject,
+        purpose=purpose,
+        payload={
+            "inquiry_id": recorded["inquiry_id"],
+            "hard": recorded["hard"],
+            "matched_by": matched_by,
+            "as_of": as_of,
+            "sections": sorted(sections),
+        },
+        occurred_at=now,
+    )
+    row = {**recorded, "subject_id": subject, "party_id": caller.party_id}
+    row.update(key_id=caller.key_id, matched_by=matched_by)
+    # one transaction with the inquiries and reads of other threads (group commit)
+    audit.commit_with_audit(
+        bureau.ledger,
+        [(inquiries, row), (outbox_table, outbox.notice_row(subject, "inquiry", notice, now))],
+        [entry],
+    )
     return answer_from_report(report, sections, **recorded)
 
 
@@ -123,9 +112,12 @@ def _subject(
 ) -> tuple[str, str]:
     if subject_id is not None:
         with bureau.ledger.connect() as conn:
-            if subject_row(conn, subject_id) is None:
+            row = subject_row(conn, subject_id)
+            if row is None:
                 raise SubjectNotFound(subject_id)
-            return surviving_subject(conn, subject_id), "subject_id"
+            if not row["merged_into"]:
+                return subject_id, "subject_id"
+            return surviving_subject(conn, row["merged_into"]), "subject_id"
     assert identity is not None, "name the subject by id or by identity"
     found = find_subject(bureau.ledger, identity, bureau.settings.token_key_bytes)
     if found is None:

@@ -33,6 +33,27 @@ _LATEST_SCORE = (
     .limit(1)
 )
 _LATEST_SCORE_BY = _LATEST_SCORE.where(scores.c.as_of <= bindparam("as_of"))
+_FILE_IDS = select(subjects.c.subject_id).where(
+    or_(
+        subjects.c.merged_into == bindparam("survivor"),
+        subjects.c.subject_id == bindparam("survivor"),
+    )
+)
+_INQUIRIES = (
+    select(
+        inquiries.c.inquiry_id,
+        inquiries.c.occurred_at,
+        inquiries.c.party_id,
+        parties.c.name.label("party_name"),
+        parties.c.kind.label("party_kind"),
+        inquiries.c.purpose,
+        inquiries.c.hard,
+    )  # fmt: skip
+    .join(parties, parties.c.party_id == inquiries.c.party_id)
+    .where(inquiries.c.subject_id.in_(bindparam("ids", expanding=True)))
+    .order_by(inquiries.c.occurred_at.desc(), inquiries.c.inquiry_id)
+)
+_FURNISHERS = select(furnishers.c.furnisher_id, furnishers.c.name, furnishers.c.kind)
 
 
 def subject_row(conn: Connection, subject_id: str) -> dict[str, Any] | None:
@@ -55,29 +76,13 @@ def subject_and_merged_ids(conn: Connection, subject_id: str) -> list[str]:
     """The surviving id of `subject_id` and every id merged straight into it: what was
     recorded under an old id (inquiries, consents) still belongs to the file."""
     survivor = surviving_subject(conn, subject_id)
-    query = select(subjects.c.subject_id).where(
-        or_(subjects.c.merged_into == survivor, subjects.c.subject_id == survivor)
-    )
-    return list(conn.execute(query).scalars())
+    return list(conn.execute(_FILE_IDS, {"survivor": survivor}).scalars())
 
 
 def inquiry_rows(conn: Connection, subject_id: str) -> list[dict[str, Any]]:
     """Every inquiry into the subject's file, newest first, with the party's name and kind."""
-    query = (
-        select(
-            inquiries.c.inquiry_id,
-            inquiries.c.occurred_at,
-            inquiries.c.party_id,
-            parties.c.name.label("party_name"),
-            parties.c.kind.label("party_kind"),
-            inquiries.c.purpose,
-            inquiries.c.hard,
-        )  # fmt: skip
-        .join(parties, parties.c.party_id == inquiries.c.party_id)
-        .where(inquiries.c.subject_id.in_(subject_and_merged_ids(conn, subject_id)))
-        .order_by(inquiries.c.occurred_at.desc(), inquiries.c.inquiry_id)
-    )
-    return [dict(r._mapping) for r in conn.execute(query)]
+    ids = subject_and_merged_ids(conn, subject_id)
+    return [dict(r._mapping) for r in conn.execute(_INQUIRIES, {"ids": ids})]
 
 
 def live_subject_rows(conn: Connection, limit: int) -> list[dict[str, Any]]:
@@ -92,7 +97,7 @@ def live_subject_rows(conn: Connection, limit: int) -> list[dict[str, Any]]:
 
 
 def furnisher_rows(conn: Connection) -> dict[str, dict[str, Any]]:
-    rows = conn.execute(select(furnishers.c.furnisher_id, furnishers.c.name, furnishers.c.kind))
+    rows = conn.execute(_FURNISHERS)
     return {r.furnisher_id: dict(r._mapping) for r in rows}
 
 

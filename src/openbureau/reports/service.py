@@ -103,18 +103,23 @@ def list_subjects(bureau: Bureau, as_of: date, limit: int = 10) -> list[SubjectL
     ]
 
 
-def build_report(bureau: Bureau, subject_id: str, as_of: date | None = None) -> SubjectReport:
+def build_report(
+    bureau: Bureau, subject_id: str, as_of: date | None = None, *, holder_view: bool = True
+) -> SubjectReport:
     """The subject's report on `as_of`: the latest version of every record reported by then
     and not yet expired, grouped, with its source; the newest score on or before `as_of`.
 
     Without `as_of` (nothing here reads the clock) the report is as of the newest published
-    score, else the newest record held. Raises SubjectNotFound or SubjectMerged."""
+    score, else the newest record held. With `holder_view` (what the file's holder and an
+    operator see) it also lists who looked at the file and what would raise the score; an
+    inquiry's answer holds neither, so it is built without them (`inquiries` and
+    `improvements` then empty). Raises SubjectNotFound or SubjectMerged."""
     with bureau.ledger.connect() as conn:
         subject = _live_subject(conn, subject_id)
         furnisher_rows = reads.furnisher_rows(conn)
         score_row = reads.latest_score_row(conn, subject_id, as_of)
-        inquiry_rows = reads.inquiry_rows(conn, subject_id)
-        artefact = _artefact_path(conn, score_row)
+        inquiry_rows = reads.inquiry_rows(conn, subject_id) if holder_view else []
+        artefact = _artefact_path(conn, score_row) if holder_view else None
     keys = reads.subject_identity_keys(bureau.lake, subject_id)
     if as_of is None:
         as_of = _default_as_of(bureau, keys, score_row, subject)

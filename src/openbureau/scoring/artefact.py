@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from openbureau.scoring.scorecard import CompiledScorecard
 from openbureau.storage.ledger import models
@@ -17,14 +17,19 @@ class ModelNotFound(LookupError):
     """No such model version, or no champion yet."""
 
 
+# built once, compiled once per engine: a report reads its model's row on every request
+_CHAMPION = (
+    select(models).where(models.c.champion.is_(True)).order_by(models.c.created_at.desc()).limit(1)
+)
+_VERSION = select(models).where(models.c.model_version == bindparam("version")).limit(1)
+
+
 def model_row(conn: Connection, version: str | None = None) -> dict[str, Any]:
     """The ledger row of `version`, or of the champion (the newest if several) when None."""
-    query = select(models)
     if version is None:
-        query = query.where(models.c.champion.is_(True)).order_by(models.c.created_at.desc())
+        row = conn.execute(_CHAMPION).first()
     else:
-        query = query.where(models.c.model_version == version)
-    row = conn.execute(query.limit(1)).first()
+        row = conn.execute(_VERSION, {"version": version}).first()
     if row is None:
         raise ModelNotFound(
             "no champion model yet: run `openbureau score` first"

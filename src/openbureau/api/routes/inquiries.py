@@ -4,11 +4,13 @@ what that purpose allows. Every inquiry is recorded, audited and notified to the
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from openbureau.access.rules import permits
 from openbureau.api.deps import BureauDep, CallerDep, Forbidden
@@ -18,7 +20,7 @@ from openbureau.api.problems import (
     problem_doc,
     problem_response,
 )
-from openbureau.api.schemas import SUBJECT_ID_PATTERN, Problem, ProblemIssue
+from openbureau.api.schemas import SUBJECT_ID_PATTERN, TEXT_PATTERN, Problem, ProblemIssue
 from openbureau.catalogue.identifiers import SCHEMES, InvalidIdentifier
 from openbureau.inquiries.matching import IdentityQuery
 from openbureau.inquiries.model import InquiryAnswer
@@ -29,7 +31,7 @@ router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
 
 PurposeName = Literal[tuple(PURPOSES)]  # type: ignore[valid-type]
 SchemeName = Literal[tuple(SCHEMES)]  # type: ignore[valid-type]
-_Name = Annotated[str | None, Field(max_length=200)]
+_Name = Annotated[str | None, Field(max_length=200, pattern=TEXT_PATTERN)]
 
 
 class IdentityIn(BaseModel):
@@ -41,11 +43,11 @@ class IdentityIn(BaseModel):
     org_name: _Name = None
     date_of_birth: date | None = None
     national_id_scheme: SchemeName | None = None
-    national_id: Annotated[str | None, Field(max_length=40)] = Field(
+    national_id: Annotated[str | None, Field(max_length=40, pattern=TEXT_PATTERN)] = Field(
         default=None, description="Validated, turned into a token, never stored or logged."
     )
     country: Annotated[str | None, Field(pattern=r"^[A-Z]{2}$")] = None
-    postcode: Annotated[str | None, Field(max_length=20)] = None
+    postcode: Annotated[str | None, Field(max_length=20, pattern=TEXT_PATTERN)] = None
 
 
 class InquiryCreate(BaseModel):
@@ -64,6 +66,7 @@ class InquiryCreate(BaseModel):
 @router.post(
     "",
     summary="Inquire into a subject's file for a permissible purpose",
+    response_model=InquiryAnswer,
     responses={
         **KEY_PROBLEMS,
         403: problem_doc("The role or party may not use this purpose, or consent is missing."),
@@ -71,7 +74,7 @@ class InquiryCreate(BaseModel):
         422: problem_doc("Malformed request, or a national ID that fails its checksum."),
     },
 )
-def inquire(
+async def inquire(
     body: InquiryCreate, request: Request, bureau: BureauDep, caller: CallerDep
 ) -> InquiryAnswer:
     """Record the inquiry (who, when, purpose, hard or soft), queue a notice to the subject,
@@ -82,15 +85,21 @@ def inquire(
     identity = IdentityQuery(**body.identity.model_dump()) if body.identity else None
     now: datetime = request.app.state.now()
     try:
-        return make_inquiry(
-            bureau,
-            caller,
-            body.purpose,
-            subject_id=body.subject_id,
-            identity=identity,
-            as_of=body.as_of or request.app.state.today(),
-            now=now,
+        # the blocking part (reads, then the group-committed write) in one worker thread;
+        # the answer serialised once (the declared model still documents it)
+        answer = await run_in_threadpool(
+            partial(
+                make_inquiry,
+                bureau,
+                caller,
+                body.purpose,
+                subject_id=body.subject_id,
+                identity=identity,
+                as_of=body.as_of or request.app.state.today(),
+                now=now,
+            )
         )
+        return Response(answer.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
     except InquiryRefused as exc:
         return forbidden_response(str(exc), exc.kind)  # type: ignore[return-value]
     except NoMatch as exc:
