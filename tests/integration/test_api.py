@@ -1,9 +1,12 @@
 """The API and pages, in-process over the report fixture (tests/report_fixture.py), with the
 ledger on SQLite and on PostgreSQL (`ledger_url`)."""
 
+import subprocess
+import sys
 from datetime import date
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from keys import bearer, issue_key
@@ -407,15 +410,17 @@ def test_unexpected_error_is_a_problem_without_trace(fixture, operator_key, monk
 def test_serve_binds_any_address_now_that_keys_are_enforced(fixture, monkeypatch, host):
     calls = []
     monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr(server, "tune_gc", lambda: calls.append("tuned"))
     server.serve(fixture.settings, host=host, port=8000)
-    assert calls == [{"host": host, "port": 8000, "log_level": "info"}]
+    assert calls == ["tuned", {"host": host, "port": 8000, "log_level": "info"}]
 
 
 def test_serve_runs_on_loopback(fixture, monkeypatch):
     calls = []
     monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr(server, "tune_gc", lambda: calls.append("tuned"))
     server.serve(fixture.settings, port=8123)
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_level": "info"}]
+    assert calls == ["tuned", {"host": "127.0.0.1", "port": 8123, "log_level": "info"}]
 
 
 def test_default_report_date_comes_from_the_app_clock(fixture, operator_key):
@@ -444,9 +449,23 @@ def test_serve_with_workers_has_each_process_build_its_app_from_the_environment(
     monkeypatch.setenv("OPENBUREAU_LEDGER_URL", "unused")
     server.serve(fixture.settings, port=8124, workers=3)
     ((app, kw),) = calls
-    assert app == "openbureau.api.server:app_from_env"
+    assert app == "openbureau.api.server:worker_app"
     assert (kw["factory"], kw["workers"], kw["host"]) == (True, 3, "127.0.0.1")
     # what a worker process does: build the app from the environment serve() prepared
     monkeypatch.setenv("OPENBUREAU_ENVIRONMENT", "test")
+    tuned = []
+    monkeypatch.setattr(server, "tune_gc", lambda: tuned.append(True))
+    assert isinstance(server.worker_app(), FastAPI) and tuned == [True]
     with TestClient(server.app_from_env(), headers=bearer(operator_key)) as c:
         assert c.get(f"/v1/subjects/{GOOD}/score").json()["score"] == 781
+
+
+def test_a_served_process_freezes_its_start_up_objects_and_collects_less_often():
+    """tune_gc in a process of its own (it changes the whole interpreter's collector)."""
+    code = (
+        "import gc; from openbureau.api.server import GC_THRESHOLDS, tune_gc; "
+        "before = gc.get_freeze_count(); tune_gc(); "
+        "print(before == 0, gc.get_freeze_count() > 10_000, gc.get_threshold() == GC_THRESHOLDS)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "True"]
