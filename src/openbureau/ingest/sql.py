@@ -227,10 +227,12 @@ def repeats_select(source: str, columns: Sequence[str]) -> str:
 
 def lake_duplicates_select(source: str) -> str:
     """Rows whose (record_id, version) is already in the given lake files (one parameter: the
-    list of file paths)."""
+    list of file paths). A semi join ignores repeats on its right side, so the lake's keys are
+    not made distinct first: that aggregation cost ~40% of the query (BENCHMARKS.md), and the
+    query runs for every file, over all the furnisher's earlier files."""
     return f"""
     SELECT s._row FROM {quote(source)} s
-    SEMI JOIN (SELECT DISTINCT record_id, version FROM read_parquet(?::VARCHAR[])) k
+    SEMI JOIN read_parquet(?::VARCHAR[]) k
       ON s.record_id = k.record_id AND coalesce(try_cast(s.version AS BIGINT), 1) = k.version
     """
 
