@@ -87,16 +87,17 @@ def test_a_bad_item_fails_only_its_own_caller_when_its_group_is_retried_item_by_
             raise RuntimeError("bad item")
 
     group = GroupCommit(engine, write)
-    release = threading.Event()
-    # hold the leader inside its transaction so that the others queue into one group
+    entered, release = threading.Event(), threading.Event()
     original = group.write
 
-    def slow_first(conn, works):
+    def held_first(conn, works):
+        # the first leader waits inside its transaction, so the others queue into one group
         if not attempts:
-            release.wait(5)
+            entered.set()
+            assert release.wait(10)
         original(conn, works)
 
-    group.write = slow_first
+    group.write = held_first
     outcome: dict[int, str] = {}
 
     def caller(n: int) -> None:
@@ -108,11 +109,14 @@ def test_a_bad_item_fails_only_its_own_caller_when_its_group_is_retried_item_by_
 
     first = threading.Thread(target=caller, args=(100,))
     first.start()
-    time.sleep(0.05)
+    assert entered.wait(10)
     others = [threading.Thread(target=caller, args=(n,)) for n in (1, -1, 2)]
     for t in others:
         t.start()
-    time.sleep(0.05)
+    deadline = time.monotonic() + 10
+    while len(group._queue) < 3 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(group._queue) == 3
     release.set()
     for t in [first, *others]:
         t.join()

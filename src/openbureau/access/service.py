@@ -247,15 +247,17 @@ class KeyCache:
             self._entries.clear()
             self._generation += 1
 
+    def check(self, engine: Engine, presented: str) -> Caller | None:
+        """`authenticate` in the ledger, keeping a valid key's caller (a cache miss)."""
+        generation = self.generation()
+        caller = authenticate(engine, presented)
+        if caller is not None:
+            self.put(presented, caller, generation)
+        return caller
+
     def authenticate(self, engine: Engine, presented: str) -> Caller | None:
         """`authenticate`, answered from the cache when the key was checked recently."""
-        caller = self.get(presented)
-        if caller is None:
-            generation = self.generation()
-            caller = authenticate(engine, presented)
-            if caller is not None:
-                self.put(presented, caller, generation)
-        return caller
+        return self.get(presented) or self.check(engine, presented)
 
 
 _caches: weakref.WeakSet[KeyCache] = weakref.WeakSet()

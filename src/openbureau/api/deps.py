@@ -103,9 +103,8 @@ async def get_caller(
     keys: KeyCache = request.app.state.keys
     presented = credentials.credentials
     caller = keys.get(presented)
-    if caller is None:
-        ledger = request.app.state.bureau.ledger
-        caller = await run_in_threadpool(keys.authenticate, ledger, presented)
+    if caller is None:  # a miss: read the ledger in a worker thread
+        caller = await run_in_threadpool(keys.check, request.app.state.bureau.ledger, presented)
     if caller is None:
         raise NotAuthenticated("the API key is not valid (malformed, unknown or revoked)")
     return caller

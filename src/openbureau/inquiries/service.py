@@ -96,8 +96,13 @@ def make_inquiry(
         },
         occurred_at=now,
     )
-    row = {**recorded, "subject_id": subject, "party_id": caller.party_id}
-    row.update(key_id=caller.key_id, matched_by=matched_by)
+    row = {
+        **recorded,
+        "subject_id": subject,
+        "party_id": caller.party_id,
+        "key_id": caller.key_id,
+        "matched_by": matched_by,
+    }
     # one transaction with the inquiries and reads of other threads (group commit)
     audit.commit_with_audit(
         bureau.ledger,

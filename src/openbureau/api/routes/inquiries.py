@@ -76,7 +76,7 @@ class InquiryCreate(BaseModel):
 )
 async def inquire(
     body: InquiryCreate, request: Request, bureau: BureauDep, caller: CallerDep
-) -> InquiryAnswer:
+) -> Response:
     """Record the inquiry (who, when, purpose, hard or soft), queue a notice to the subject,
     write the audit entry, then answer with what the purpose allows: only
     credit_application is hard. employment and tenancy need the subject's valid consent."""
@@ -99,13 +99,13 @@ async def inquire(
                 now=now,
             )
         )
-        return Response(answer.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
+        return Response(answer.model_dump_json(), media_type="application/json")
     except InquiryRefused as exc:
-        return forbidden_response(str(exc), exc.kind)  # type: ignore[return-value]
+        return forbidden_response(str(exc), exc.kind)
     except NoMatch as exc:
-        return _problem(404, "no-match", "No match", str(exc))  # type: ignore[return-value]
+        return _problem(404, "no-match", "No match", str(exc))
     except InvalidIdentifier as exc:
-        return _problem(  # type: ignore[return-value]
+        return _problem(
             422, "invalid-request", "Invalid request", f"identity.national_id: {exc}",
             [ProblemIssue(loc=["body", "identity", "national_id"], msg=str(exc), type=exc.rule)],
         )  # fmt: skip
