@@ -102,7 +102,8 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (the 16 hex digits after obk_).")],
     home: HomeOption = None,
 ) -> None:
-    """Revoke a key: it stops working at once."""
+    """Revoke a key: new checks refuse it at once; a running server that checked it in the
+    last OPENBUREAU_KEY_CACHE_SECONDS (default 2) refuses it within that time."""
     from openbureau.access.service import AccessError, revoke_key
     from openbureau.audit.service import LOCAL_OPERATOR
 
