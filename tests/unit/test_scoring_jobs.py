@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openbureau.scoring.development import DATA_BINNING
-from openbureau.scoring.jobs import score_expression
+from openbureau.scoring.jobs import categories_encoded, score_expression
 from openbureau.scoring.model import fit_characteristics
 from openbureau.scoring.rules import Characteristic, Scaling, final_score
 from openbureau.scoring.scorecard import CompiledScorecard
@@ -56,10 +58,25 @@ def con():
     return ibis.duckdb.connect()
 
 
-def _compiled_totals(con, card: CompiledScorecard, frame: pd.DataFrame) -> np.ndarray:
-    table = ibis.memtable(frame.assign(_row=np.arange(len(frame))))
+def _compiled(con, card: CompiledScorecard, frame: pd.DataFrame, encoded: bool) -> pd.DataFrame:
+    """The expression's result over `frame` as an Ibis memtable (text categories), or, with
+    `encoded`, read in place with the categories dictionary-encoded (what `model score` does)."""
+    frame = frame.assign(_row=np.arange(len(frame)))
+    if encoded:
+        name = f"encoded_{next(_names)}"
+        con.con.register(name, categories_encoded(frame, card))
+        table = con.table(name)
+    else:
+        table = ibis.memtable(frame)
     expr = score_expression(card, table, ["_row"]).order_by("_row")
-    return con.to_pyarrow(expr).to_pandas()["total_points"].to_numpy(dtype=float)
+    return con.to_pyarrow(expr).to_pandas()
+
+
+_names = itertools.count()
+
+
+def _compiled_totals(con, card, frame, encoded: bool = False) -> np.ndarray:
+    return _compiled(con, card, frame, encoded)["total_points"].to_numpy(dtype=float)
 
 
 rows = st.lists(
@@ -83,17 +100,49 @@ def _frame(records: list[dict]) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.parametrize("encoded", [False, True], ids=["text", "encoded"])
 @settings(max_examples=40, deadline=None)
-@given(rows)
-def test_compiled_scores_equal_optbinning_score(fitted, con, records):
+@given(records=rows)
+def test_compiled_scores_equal_optbinning_score(fitted, con, records, encoded):
     frame = _frame(records)
     theirs = fitted.scorecard.score(frame)
-    ours = _compiled_totals(con, fitted.card, frame)
+    ours = _compiled_totals(con, fitted.card, frame, encoded)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
     assert [final_score(t) for t in ours] == [final_score(t) for t in theirs]
 
 
-def test_unseen_category_and_missing_values_score_like_optbinning(fitted, con):
+@settings(max_examples=25, deadline=None)
+@given(records=rows)
+def test_encoding_the_categories_changes_no_points_and_no_missing_flag(fitted, con, records):
+    frame = _frame(records)
+    text = _compiled(con, fitted.card, frame, encoded=False)
+    encoded = _compiled(con, fitted.card, frame, encoded=True)
+    pd.testing.assert_frame_equal(text, encoded)
+
+
+def test_encoded_columns_are_categories_of_text_and_the_rest_is_untouched(fitted, con):
+    frame = pd.DataFrame(
+        {
+            "income": [1.0, None, 3.0],
+            "housing": pd.Series([None, None, None], dtype=object),
+            "months_at_address": [4.0, 5.0, None],
+            "other": ["x", "y", "z"],
+        }
+    )
+    out = categories_encoded(frame, fitted.card)
+    assert isinstance(out["housing"].dtype, pd.CategoricalDtype)
+    assert out["housing"].isna().all()  # no level at all: an empty ENUM, every row missing
+    pd.testing.assert_series_equal(out["other"], frame["other"])  # not a characteristic
+    pd.testing.assert_series_equal(out["income"], frame["income"])
+    assert frame["housing"].dtype == object  # the caller's frame is not changed
+    totals = _compiled_totals(con, fitted.card, frame, encoded=True)
+    np.testing.assert_allclose(totals, fitted.scorecard.score(frame), rtol=0, atol=1e-9)
+    mixed = categories_encoded(frame.assign(housing=["own", 7, None]), fitted.card)
+    assert list(mixed["housing"].cat.categories) == ["7", "own"]
+
+
+@pytest.mark.parametrize("encoded", [False, True], ids=["text", "encoded"])
+def test_unseen_category_and_missing_values_score_like_optbinning(fitted, con, encoded):
     frame = _frame(
         [
             {"income": None, "housing": None, "months_at_address": None},
@@ -102,7 +151,7 @@ def test_unseen_category_and_missing_values_score_like_optbinning(fitted, con):
         ]
     )
     theirs = fitted.scorecard.score(frame)
-    ours = _compiled_totals(con, fitted.card, frame)
+    ours = _compiled_totals(con, fitted.card, frame, encoded)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
     housing = next(c for c in fitted.card.characteristics if c.feature == "housing")
     # an unseen category earns what a missing value earns (optbinning's score() behaviour)

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from openbureau.catalogue.prohibited import prohibited_category
-from openbureau.scoring.jobs import score_expression
+from openbureau.scoring.jobs import categories_encoded, score_expression
 from openbureau.scoring.model import FittedModel, fit_characteristics, separation
 from openbureau.scoring.rules import MAX_REASONS, Scaling
 from openbureau.scoring.scorecard import CompiledScorecard, final_scores, reasons_for_rows
@@ -196,7 +196,9 @@ def score_file(folder: Path, data: Path, out: Path) -> int:
     X = prepared(frame, kinds)
     X.insert(0, "_row", np.arange(len(X), dtype=np.int64))
     con = ibis.duckdb.connect()
-    expr = score_expression(card, ibis.memtable(X), ["_row"]).order_by("_row")
+    # Read in place (no copy to Arrow), the categories dictionary-encoded (ENUM in DuckDB).
+    con.con.register("rows", categories_encoded(X, card))
+    expr = score_expression(card, con.table("rows"), ["_row"]).order_by("_row")
     result = con.to_pyarrow(expr).to_pandas()
     j = range(len(card.characteristics))
     points = result[[f"points_{i}" for i in j]].to_numpy(dtype=float)
