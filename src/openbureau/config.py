@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     engine: str = Field(default="duckdb", description="Batch engine for lake jobs.")
     threads: int | None = Field(default=None, description="DuckDB threads; default all cores.")
     memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. 12GB.")
+    lake_cache_mb: int = Field(
+        default=2048,
+        ge=0,
+        description="Scoring, model fitting and the model report copy the lake's records "
+        "(the columns their queries read) into memory once when they fit in this many MiB, "
+        "instead of scanning every Parquet file for each query; 0 always scans the files.",
+    )
     rate_limit_per_second: float = Field(
         default=50.0,
         ge=0,

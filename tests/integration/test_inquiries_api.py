@@ -285,6 +285,7 @@ def test_own_request_is_for_the_subject_and_its_own_file_only(client, keys):
 
 
 def test_the_report_shows_who_looked_newest_first(bureau, client, keys):
+    _ask(client, keys["lender-1"], "account_review", subject_id=GOOD)  # whatever ran before
     with _client(bureau, now=NOW.replace(hour=11)) as later:
         _ask(later, keys["insurer-1"], "insurance_underwriting", subject_id=GOOD)
     report = client.get(f"/v1/subjects/{GOOD}/report", headers=bearer(keys["self-good"])).json()

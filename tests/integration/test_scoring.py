@@ -6,13 +6,18 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from factories import LakeBuilder, make_bureau, synthetic_population
+from openbureau.bootstrap import build_bureau
+from openbureau.features.jobs import build_features, outcomes
+from openbureau.scoring.governance import frame_of, read_lake
 from openbureau.scoring.model import TrainingError
 from openbureau.scoring.rules import NO_RECORDS_REASON, THIN_FILE_REASON
 from openbureau.scoring.service import score_population
+from openbureau.storage.lake import BYTES_PER_VALUE, NOT_READ_BY_JOBS
 from openbureau.storage.ledger import models, runs, scores
 
 AS_OF = date(2024, 12, 31)
@@ -119,3 +124,48 @@ def test_too_little_data_is_a_clear_error(tmp_path):
     lake.write(bureau)
     with pytest.raises(TrainingError, match="too few outcomes"):
         score_population(bureau, AS_OF)
+
+
+def _held(records) -> bool:
+    """Whether the jobs' records are the in-memory copy (a table `held_for_jobs` made)."""
+    return "records_held_" in getattr(records.op(), "name", "")
+
+
+def _features_and_outcomes(bureau, at: date):
+    lake = read_lake(bureau, AS_OF)
+    feats = frame_of(lake.con, build_features(lake.records, lake.links, at))
+    outs = frame_of(lake.con, outcomes(lake.records, lake.links, at))
+    return (
+        lake,
+        feats.sort_values("subject_id", ignore_index=True),
+        outs.sort_values("subject_id", ignore_index=True),
+    )
+
+
+def test_the_jobs_read_the_same_rows_held_in_memory_or_from_the_files(scored):
+    bureau = scored[0]
+    held, feats, outs = _features_and_outcomes(bureau, date(2022, 11, 30))
+    on_files = build_bureau(bureau.settings.model_copy(update={"lake_cache_mb": 0}))
+    files, feats_files, outs_files = _features_and_outcomes(on_files, date(2022, 11, 30))
+    assert _held(held.records)
+    assert not _held(files.records)  # 0: read from the Parquet files, as before
+    assert len(feats) > 250 and outs["bad"].nunique() == 2
+    pd.testing.assert_frame_equal(feats, feats_files)
+    pd.testing.assert_frame_equal(outs, outs_files)
+    # the copy holds no one's name, birth date, address or national id
+    assert not set(held.records.columns) & (NOT_READ_BY_JOBS | {"given_name", "postcode"})
+    assert {"identity_key", "subject_kind", "record_type", "reported_on"} <= set(
+        held.records.columns
+    )
+
+
+def test_records_too_large_for_the_budget_stay_on_the_files(scored):
+    bureau = scored[0]
+    lake = read_lake(bureau, AS_OF)
+    rows = int(lake.con.execute(lake.records.count()))
+    needed_mb = rows * len(lake.records.columns) * BYTES_PER_VALUE / 2**20
+    assert needed_mb > 1  # so a budget of 1 MiB is too small for this lake
+    small = build_bureau(bureau.settings.model_copy(update={"lake_cache_mb": 1}))
+    assert not _held(read_lake(small, AS_OF).records)
+    roomy = build_bureau(bureau.settings.model_copy(update={"lake_cache_mb": int(needed_mb) + 1}))
+    assert _held(read_lake(roomy, AS_OF).records)

@@ -25,7 +25,7 @@ from openbureau.scoring import registry
 from openbureau.scoring.model import TrainingError, evaluate, fit_scorecard
 from openbureau.scoring.rules import d_first, model_dates, month_end
 from openbureau.scoring.scorecard import not_scorable_reasons
-from openbureau.storage.lake import read_links, read_records
+from openbureau.storage.lake import held_for_jobs, read_links, read_records
 
 OUTCOME = (
     "90+ days past due (outside hardship) or written off on a credit account, "
@@ -80,6 +80,7 @@ def read_lake(bureau: Bureau, as_of: date) -> Lake:
         con.raw_sql("SET parquet_metadata_cache = true")
     records = read_records(con, bureau.lake)
     records = records.filter(records.reported_on <= as_of)
+    records = held_for_jobs(con, records, bureau.settings.lake_cache_mb)
     links = read_links(con, bureau.lake)
     credit = records.filter(records.record_type == "credit_account")
     last_month = con.execute(credit.reporting_month.max())

@@ -25,7 +25,7 @@ from openbureau.scoring.fairness import AttributeFairness, ProxyCheck, group_fai
 from openbureau.scoring.governance import _scorable_training_rows
 from openbureau.scoring.governance import frame_of as _frame
 from openbureau.scoring.rules import DEFAULT_CUTOFF, OUTCOME_HORIZON_MONTHS, month_end
-from openbureau.storage.lake import read_links, read_records
+from openbureau.storage.lake import held_for_jobs, read_links, read_records
 
 #: Default cut-off: the base of the scale, 600 = good:bad odds of 30 to 1.
 #: The protected attributes a synthetic population's truth folder carries.
@@ -153,6 +153,7 @@ def build_model_report(
         )
     else:
         _check_window(con, records, oot_as_of)
+    records = held_for_jobs(con, records, bureau.settings.lake_cache_mb)
     progress("model report", 0, 4)
 
     def sample(at: date) -> pd.DataFrame:

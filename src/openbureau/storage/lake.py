@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from uuid import uuid4
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -151,3 +152,36 @@ def read_links(con, lake: Lake):
     if not lake.links_path.exists():
         raise FileNotFoundError(f"no identity links at {lake.links_path}: run resolve first")
     return con.read_parquet(str(lake.links_path), table_name="links")
+
+
+#: What the lake jobs (features, outcomes) never read from a record: who it names, bar its
+#: kind (a job reaches the subject through `identity_key` and the links), and which row of
+#: which batch it was.
+NOT_READ_BY_JOBS: frozenset[str] = (frozenset(IDENTITY_KEY_COLUMNS) - {"subject_kind"}) | {
+    "national_id_masked",
+    "legal_representative",
+    "batch_id",
+    "row_number",
+}
+#: About what one kept value costs in DuckDB's memory, with room to spare: a number, a date, a
+#: flag or a string of up to 12 bytes fits in 16 (measured: ~330 bytes a row for 29 columns).
+BYTES_PER_VALUE = 16
+
+
+def held_for_jobs(con, records, budget_mb: int):
+    """`records` (an Ibis table over the lake, filtered as the job needs) copied once into a
+    DuckDB temporary table of the columns the jobs read, when that fits in `budget_mb`
+    (estimated from its row count); otherwise `records` itself, read from the files as before.
+
+    A features or outcomes query scans the records about fifteen times (once per record type,
+    and again for its superseded versions) and a scoring run makes five such queries. On a
+    lake of many small batch files most of a scan is opening every file (0.16 s a scan over
+    714 files on the demo's lake, 2-6 ms in memory), so holding them makes those queries
+    several times faster (BENCHMARKS.md). The rows and values are the same either way."""
+    if budget_mb <= 0 or con.name != "duckdb":
+        return records
+    keep = [c for c in records.columns if c not in NOT_READ_BY_JOBS]
+    rows = int(con.execute(records.count()))
+    if rows * len(keep) * BYTES_PER_VALUE > budget_mb * 2**20:
+        return records
+    return con.create_table(f"records_held_{uuid4().hex}", records.select(*keep), temp=True)
