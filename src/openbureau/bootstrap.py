@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import ibis
 from sqlalchemy import Engine
 
 from openbureau.config import Settings
+from openbureau.engines import check_engine, duckdb_connection, spark_connection
 from openbureau.storage.lake import Lake
 from openbureau.storage.ledger import create_ledger
 
@@ -29,21 +29,24 @@ class Bureau:
         return create_ledger(self.settings.resolved_ledger_url)
 
     def batch_engine(self):
-        """A fresh Ibis connection for one batch job (DuckDB in-process by default)."""
-        if self.settings.engine == "duckdb":
-            config = {}
-            if self.settings.threads:
-                config["threads"] = self.settings.threads
-            if self.settings.memory_limit:
-                config["memory_limit"] = self.settings.memory_limit
-            return ibis.duckdb.connect(**config)
-        if self.settings.engine == "spark":
-            # The jobs are Ibis expressions so that Spark can run them, but this version neither
-            # ships pyspark nor tests the jobs on it: refuse rather than half work.
+        """A fresh Ibis connection for one lake job (DuckDB in-process by default)."""
+        if check_engine(self.settings.engine) == "spark":
+            # The lake jobs are Ibis expressions so that Spark can run them, but only the
+            # compiled scorecard is tested on Spark so far (`model score --engine spark`):
+            # refuse the rest rather than half work.
             raise ValueError(
-                "the spark engine is not available in this version: set OPENBUREAU_ENGINE=duckdb"
+                "the lake jobs run on duckdb only in this version (the compiled scorecard "
+                "also runs on Spark: `openbureau model score --engine spark`); "
+                "set OPENBUREAU_ENGINE=duckdb"
             )
-        raise ValueError(f"unknown engine {self.settings.engine!r}; use duckdb or spark")
+        return self.connect("duckdb")
+
+    def connect(self, engine: str):
+        """A fresh Ibis connection to `engine` (duckdb, or spark on `spark_master`; spark
+        raises EngineUnavailable, saying what to install, where pyspark or Java is missing)."""
+        if check_engine(engine) == "spark":
+            return spark_connection(self.settings.spark_master)
+        return duckdb_connection(self.settings.threads, self.settings.memory_limit)
 
 
 def build_bureau(settings: Settings | None = None) -> Bureau:

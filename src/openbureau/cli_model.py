@@ -174,13 +174,33 @@ def score(
     model: Annotated[Path, typer.Option(help="Folder written by `model fit --data`.")],
     data: Annotated[Path, typer.Option(help="CSV to score (the model's columns).")],
     out: Annotated[Path, typer.Option(help="CSV to write.")],
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="Where the compiled scorecard runs: duckdb (in this process) or spark "
+            "(needs openbureau[spark] and Java 17+)."
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master URL for --engine spark (default OPENBUREAU_SPARK_MASTER, "
+            "else local[*]: this machine's cores)."
+        ),
+    ] = None,
+    home: HomeOption = None,
 ) -> None:
     """Write the CSV's rows with `score` and `reason_1..reason_4`."""
+    from openbureau.bootstrap import build_bureau
+    from openbureau.engines import EngineUnavailable
     from openbureau.scoring.development import score_file
 
+    settings = Settings(home=home) if home is not None else Settings()
+    if spark_master:
+        settings = settings.model_copy(update={"spark_master": spark_master})
     try:
-        n = score_file(model, data, out)
-    except ValueError as exc:
+        n = score_file(model, data, out, build_bureau(settings).connect(engine))
+    except (ValueError, EngineUnavailable) as exc:
         _fail(str(exc))
     console.print(f"{n} rows scored to {out}")
 

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     engine: str = Field(default="duckdb", description="Batch engine for lake jobs.")
     threads: int | None = Field(default=None, description="DuckDB threads; default all cores.")
     memory_limit: str | None = Field(default=None, description="DuckDB memory limit, e.g. 12GB.")
+    spark_master: str = Field(
+        default="local[*]",
+        description="Spark master URL for `model score --engine spark` (local[*]: this "
+        "machine's cores).",
+    )
     lake_cache_mb: int = Field(
         default=2048,
         ge=0,

@@ -40,8 +40,8 @@ def _development_data(n: int = 3000, seed: int = 5) -> tuple[pd.DataFrame, np.nd
     return frame, y
 
 
-@pytest.fixture(scope="module")
-def fitted():
+def development_model():
+    """A card fitted on `_development_data` (numeric, categorical and missing values)."""
     X, y = _development_data()
     specs = {
         "income": {"monotonic_trend": "auto_asc_desc"},
@@ -51,6 +51,11 @@ def fitted():
     model = fit_characteristics(X, y, specs, scaling=Scaling(), kind="data", binning=DATA_BINNING)
     assert {"income", "housing"} <= set(model.card.features)
     return model
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return development_model()
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ibis
 import joblib
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from openbureau.catalogue.prohibited import prohibited_category
+from openbureau.engines import duckdb_connection, frame_table
 from openbureau.scoring.jobs import categories_encoded, score_expression
 from openbureau.scoring.model import FittedModel, fit_characteristics, separation
 from openbureau.scoring.rules import MAX_REASONS, Scaling
@@ -188,17 +188,23 @@ def load(folder: Path) -> tuple[CompiledScorecard, dict[str, str]]:
     return card, kinds
 
 
-def score_file(folder: Path, data: Path, out: Path) -> int:
+def score_file(folder: Path, data: Path, out: Path, con=None) -> int:
     """Write `data`'s rows with `score` (300-900) and `reason_1..reason_4` (`code: text`,
-    plus `reason_5` when the card has an inquiries factor) to `out`; returns the row count."""
+    plus `reason_5` when the card has an inquiries factor) to `out`; returns the row count.
+    The compiled card runs on `con`'s engine (an Ibis connection to DuckDB or Spark; by
+    default a fresh in-process DuckDB)."""
     card, kinds = load(folder)
     frame = read_csv(data)
     X = prepared(frame, kinds)
     X.insert(0, "_row", np.arange(len(X), dtype=np.int64))
-    con = ibis.duckdb.connect()
-    # Read in place (no copy to Arrow), the categories dictionary-encoded (ENUM in DuckDB).
-    con.con.register("rows", categories_encoded(X, card))
-    expr = score_expression(card, con.table("rows"), ["_row"]).order_by("_row")
+    con = con if con is not None else duckdb_connection()
+    if con.name == "duckdb":
+        # Read in place (no copy to Arrow), the categories dictionary-encoded (ENUM in DuckDB).
+        rows = frame_table(con, categories_encoded(X, card))
+    else:
+        categorical = [c for c, kind in kinds.items() if kind == "categorical"]
+        rows = frame_table(con, X, text_columns=categorical)
+    expr = score_expression(card, rows, ["_row"]).order_by("_row")
     result = con.to_pyarrow(expr).to_pandas()
     j = range(len(card.characteristics))
     points = result[[f"points_{i}" for i in j]].to_numpy(dtype=float)
