@@ -26,6 +26,7 @@ from openbureau.storage.ledger import batches, furnishers
 
 RIC = "11010519491231002X"
 RIC_BAD = "110105194912310021"
+RIC_OTHER = "110105194912310038"  # valid, another person born the same day
 ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = {
@@ -487,6 +488,59 @@ def test_a_resent_record_is_not_duplicated(seeded, tmp_path):
     assert (receipt.rows_accepted, receipt.rows_duplicate, receipt.rows_rejected) == (1, 1, 0)
     ids = [r["record_id"] for r in lake_records(seeded)]
     assert ids.count(already["record_id"]) == 1 and "acc-new" in ids
+    seeded.nothing_lost(new_files_allowed=True)
+
+
+def test_a_resent_version_with_other_values_is_a_conflict_not_a_duplicate(seeded, tmp_path):
+    first_batch = batch_rows(seeded, "accepted")[0]["batch_id"]
+    same, changed, renamed = rows(3)
+    changed = dict(changed, balance="5", days_past_due="30")
+    renamed = dict(renamed, national_id=RIC_OTHER)
+    receipt = ingest_file(
+        seeded, write_csv(tmp_path / "b.csv", [same, changed, renamed]), "bank-01"
+    )
+    assert (receipt.rows_accepted, receipt.rows_duplicate, receipt.rows_rejected) == (0, 1, 2)
+    assert receipt.rejected_by_rule == {"version_conflict": 2}
+    assert quarantine_lines(receipt) == [
+        {
+            "row_number": "2",
+            "column": "record_id",
+            "rule": "version_conflict",
+            "message": f"record_id acc-1-2025-01 version 1 is already in the lake (batch "
+            f"{first_batch}) with other values in balance, days_past_due; send a change as "
+            "a higher version",
+            "value": "acc-1-2025-01",
+        },
+        {
+            "row_number": "3",
+            "column": "record_id",
+            "rule": "version_conflict",
+            "message": f"record_id acc-2-2025-01 version 1 is already in the lake (batch "
+            f"{first_batch}) with other values in national_id; send a change as a higher "
+            "version",
+            "value": "acc-2-2025-01",
+        },
+    ]
+    assert [r["balance"] for r in lake_records(seeded)] == [100000] * 3
+    seeded.nothing_lost(new_files_allowed=True)
+
+
+def test_a_resent_record_missing_a_column_it_had_conflicts_and_a_bad_one_keeps_its_rule(
+    seeded, tmp_path
+):
+    without_city = row(record_id="acc-0-2025-01", account_id="acc-0", city=None)
+    bad_date = row(record_id="acc-1-2025-01", account_id="acc-1", date_opened="2020-13-45")
+    receipt = ingest_file(
+        seeded, write_csv(tmp_path / "b.csv", [without_city, bad_date]), "bank-01"
+    )
+    assert receipt.rows_accepted == 0 and receipt.rows_rejected == 2
+    assert receipt.rejected_by_rule == {"date": 1, "version_conflict": 1}
+    lines = {line["row_number"]: line for line in quarantine_lines(receipt)}
+    assert (
+        lines["1"]["rule"] == "version_conflict"
+        and "other values in city;" in (lines["1"]["message"])
+    )
+    assert lines["2"]["rule"] == "date"
     seeded.nothing_lost(new_files_allowed=True)
 
 

@@ -50,6 +50,7 @@ ROW_RULES: tuple[str, ...] = (
     "name",
     "date_of_birth",
     "duplicate_in_file",
+    "version_conflict",
 )
 
 _FURNISHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

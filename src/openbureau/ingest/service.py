@@ -242,6 +242,8 @@ def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[st
         "WHERE i.message IS NOT NULL",
         [len(checks)],
     )
+    if lake_files and con.execute("SELECT count(*) FROM lake_dups").fetchone()[0]:
+        _check_resent_values(con, receipt, present, lake_files, len(checks) + 2)
     con.execute(
         "CREATE TABLE excluded AS SELECT row_number AS _row FROM problems "
         "UNION SELECT _row FROM repeats UNION SELECT _row FROM lake_dups"
@@ -254,6 +256,27 @@ def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[st
     receipt.rejected_by_rule = dict(
         con.execute("SELECT rule, count(*) FROM problems GROUP BY rule ORDER BY rule").fetchall()
     )
+
+
+def _check_resent_values(
+    con, receipt: Receipt, present: list[str], lake_files: list[str], order: int
+) -> None:
+    """A row whose (record_id, version) is already in the lake is a duplicate only if it says
+    what the lake holds; with other values it is a conflict, quarantined with rule
+    `version_conflict` (a change must come as a higher version), not silently dropped. Only
+    rows that passed every other check are compared (the others are rejected anyway, and
+    their values may not convert to the stored types)."""
+    con.execute(
+        "CREATE TEMP TABLE not_resent AS SELECT _row FROM src WHERE _row NOT IN "
+        "(SELECT _row FROM lake_dups) OR _row IN (SELECT row_number FROM problems)"
+    )
+    stored, params = sql.records_select(
+        "src", "ids", "not_resent", column_specs(), present, receipt.furnisher_id,
+        receipt.batch_id,
+    )  # fmt: skip
+    columns = record_schema().names
+    query = sql.lake_conflicts_select(stored, columns, present)
+    con.execute(f"INSERT INTO problems {query}", [*params, lake_files, order])
 
 
 def _set_aside_orphans(bureau, furnisher_id: str) -> list[Path]:

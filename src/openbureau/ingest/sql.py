@@ -237,6 +237,48 @@ def lake_duplicates_select(source: str) -> str:
     """
 
 
+#: Stored columns a re-sent record is not compared on: lineage (where and when it came) and
+#: what is derived from other columns (the mask and the identity key follow the national id).
+NOT_COMPARED = frozenset(
+    {"furnisher_id", "batch_id", "row_number", "national_id_masked", "identity_key"}
+)
+
+
+def lake_conflicts_select(stored: str, columns: Sequence[str], present: Collection[str]) -> str:
+    """Problem lines (as `problems` holds them) for the rows of `stored` (the stored form of the
+    rows whose (record_id, version) is already in the lake, `records_select`'s output) whose
+    values differ from the lake's row of that key. Parameters: `stored`'s own, then the list
+    of lake files, then the check order. `columns` are the lake's columns; those the file
+    lacks are compared as empty. The message names the earlier batch and the columns that
+    differ (`national_id` for its token)."""
+    differs = []
+    for c in columns:
+        if c in NOT_COMPARED:
+            continue
+        ours = f"n.{quote(c)}" if c in present or c in STORED_ALWAYS else "NULL"
+        shown = "national_id" if c == "national_id_token" else c
+        differs.append(f"CASE WHEN {ours} IS DISTINCT FROM k.{quote(c)} THEN '{shown}' END")
+    return f"""
+    WITH n AS ({stored}),
+    d AS (
+        SELECT n.row_number, n.record_id, n.version, k.batch_id,
+               list_filter([{", ".join(differs)}], lambda x: x IS NOT NULL) AS differ
+        FROM n JOIN read_parquet(?::VARCHAR[]) k
+          ON n.record_id = k.record_id AND n.version = k.version
+    )
+    SELECT row_number, 'record_id', 'version_conflict',
+           'record_id ' || record_id || ' version ' || version || ' is already in the lake '
+           || '(batch ' || batch_id || ') with other values in ' || array_to_string(differ, ', ')
+           || '; send a change as a higher version',
+           record_id, ?
+    FROM d WHERE len(differ) > 0
+    """
+
+
+#: Stored columns `records_select` always gives, whatever the file holds.
+STORED_ALWAYS = frozenset({"version", "national_id_token"})
+
+
 def _typed(spec_kind: str, q: str) -> str:
     if spec_kind == "date":
         return f"CAST({q} AS DATE)"
