@@ -193,7 +193,7 @@ def publish(
                 occurred_at=now,
             )
         touched = None if changed is None else set(scope["subject_id"]) | set(merges["old"])
-        _write_keys(conn, scope, touched)
+        _write_keys(conn, everything, touched)
         # open pairs are recomputed for what this run touched; decided ones are kept for ever
         # (they are labels)
         stale = review_pairs.c.status == "open"
@@ -244,20 +244,17 @@ def publish(
     return Outcome(len(records), len(merges), len(queue))
 
 
-def _write_keys(conn, scope: pd.DataFrame, touched: set | None) -> None:
-    """Keys -> subject, so an inquiry naming an identity finds its file at once: every
-    validated-ID token, and a person's name + date of birth where exactly one subject has
-    them (a key two subjects share identifies neither). A full run (`touched` None) rewrites
-    the table; an incremental one rewrites the keys of the subjects it touched, and drops a
-    name key that now has two holders."""
-    with_id = scope.dropna(subset=["id_key"])
+def _keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """(key, subject_id) for `frame`'s variants: every validated-ID token, and a person's name
+    + date of birth."""
+    with_id = frame.dropna(subset=["id_key"])
     tokens = pd.DataFrame(
         {
             "key": [token_key(*k.split(":", 1)) for k in with_id["id_key"]],
             "subject_id": with_id["subject_id"].to_numpy(),
         }
     )
-    people = scope[(scope["subject_kind"] == "person") & scope["dob"].notna()]
+    people = frame[(frame["subject_kind"] == "person") & frame["dob"].notna()]
     named = pd.DataFrame(
         {
             "key": [
@@ -266,32 +263,48 @@ def _write_keys(conn, scope: pd.DataFrame, touched: set | None) -> None:
             "subject_id": people["subject_id"].to_numpy(),
         }
     )
-    keys = pd.concat([tokens, named], ignore_index=True).drop_duplicates()
+    return pd.concat([tokens, named], ignore_index=True).drop_duplicates()
+
+
+def _write_keys(conn, everything: pd.DataFrame, touched: set | None) -> None:
+    """Keys -> subject, so an inquiry naming an identity finds its file at once: every
+    validated-ID token, and a person's name + date of birth, where exactly one subject of the
+    whole population holds the key (a key two subjects share identifies neither). A full run
+    (`touched` None) rewrites the table. An incremental one rewrites the keys of every variant
+    of the subjects it touched, and decides who else holds each of those keys from the whole
+    population, not from the table: a name key dropped earlier because two subjects shared it
+    has no row left to say so, and must not come back for one of them."""
     if touched is None:
         conn.execute(delete(subject_keys))
+        keys = _keys(everything)
     else:
         gone = list(touched)
         for i in range(0, len(gone), _IN_CHUNK):
             conn.execute(
                 delete(subject_keys).where(subject_keys.c.subject_id.in_(gone[i : i + _IN_CHUNK]))
             )
-        wanted = keys["key"].unique().tolist()
-        held = []
-        for i in range(0, len(wanted), _IN_CHUNK):
-            query = select(subject_keys.c.key, subject_keys.c.subject_id).where(
-                subject_keys.c.key.in_(wanted[i : i + _IN_CHUNK])
-            )
-            held += conn.execute(query).all()
-        keys = pd.concat(
-            [keys, pd.DataFrame(held, columns=["key", "subject_id"])]
-        ).drop_duplicates()
+        mine = everything[everything["subject_id"].isin(touched)]
+        others = everything[~everything["subject_id"].isin(touched)]
+        # only the other variants that can share a key with ours (same ID, or same name)
+        others = others[
+            others["id_key"].isin(mine["id_key"].dropna())
+            | others["name_key"].isin(mine["name_key"].dropna())
+        ]
+        keys = pd.concat([_keys(mine), _keys(others)], ignore_index=True).drop_duplicates()
     holders = keys.groupby("key")["subject_id"].transform("nunique")
     shared = keys.loc[holders > 1, "key"].unique().tolist()
     for i in range(0, len(shared), _IN_CHUNK):
         conn.execute(delete(subject_keys).where(subject_keys.c.key.in_(shared[i : i + _IN_CHUNK])))
     keys = keys[holders == 1].drop_duplicates("key")
     if touched is not None:
-        present = {k for k, _ in held}
+        # an untouched subject's key may be in the table already (or may be newly its own
+        # alone, when a touched subject stopped sharing it)
+        wanted, present = keys["key"].tolist(), set()
+        for i in range(0, len(wanted), _IN_CHUNK):
+            query = select(subject_keys.c.key).where(
+                subject_keys.c.key.in_(wanted[i : i + _IN_CHUNK])
+            )
+            present |= set(conn.execute(query).scalars())
         keys = keys[~keys["key"].isin(present)]
     rows = keys.to_dict("records")
     for i in range(0, len(rows), _CHUNK):

@@ -1,0 +1,93 @@
+"""The keys an inquiry finds a file by (`subject_keys`) stay right across incremental
+resolves: a name + date of birth shared by two people identifies neither, however many
+later runs touch one of them, and a touched subject keeps the keys of all its variants."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+import pytest
+
+from factories import make_bureau
+from openbureau.identity.service import resolve
+from openbureau.ingest.service import add_furnisher, ingest_file
+from openbureau.inquiries.matching import IdentityQuery, find_subject
+
+COLUMNS = [
+    "record_type", "record_id", "reported_on", "version", "subject_kind", "given_name",
+    "family_name", "org_name", "date_of_birth", "national_id_scheme", "national_id",
+    "address_line1", "city", "postcode", "country",
+]  # fmt: skip
+#: Two people with one name and one birthday, told apart by their resident ids.
+LI_NA_1, LI_NA_2 = "110105198503070019", "110105198503070027"
+LI_NA = {"subject_kind": "person", "given_name": "Na", "family_name": "Li"}
+DOB = date(1985, 3, 7)
+
+
+def _profile(record_id: str, national_id: str | None, address: str, postcode: str) -> dict:
+    return {
+        "record_type": "profile", "record_id": record_id, "reported_on": "2025-06-30",
+        "version": "1", "subject_kind": "person", "given_name": "Na", "family_name": "Li",
+        "date_of_birth": DOB.isoformat(), "national_id_scheme": "CN-RIC" if national_id else "",
+        "national_id": national_id or "", "address_line1": address, "city": "Beijing",
+        "postcode": postcode, "country": "CN",
+    }  # fmt: skip
+
+
+def _ingest(bureau, path, records: list[dict]) -> None:
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(records)
+    receipt = ingest_file(bureau, path, "bank-01")
+    assert receipt.rows_accepted == len(records), receipt
+
+
+def _find(bureau, **identity):
+    return find_subject(bureau.ledger, IdentityQuery(**identity), bureau.settings.token_key_bytes)
+
+
+def _by_id(bureau, national_id: str):
+    return _find(bureau, **LI_NA, national_id_scheme="CN-RIC", national_id=national_id)
+
+
+@pytest.fixture
+def two_li_nas(tmp_path):
+    bureau = make_bureau(tmp_path)
+    add_furnisher(bureau, "bank-01", "bank", "Bank One")
+    _ingest(bureau, tmp_path / "first.csv", [
+        _profile("p-1", LI_NA_1, "3 Xinyuan Street", "100027"),
+        _profile("p-2", LI_NA_2, "88 Wangfujing Avenue", "100006"),
+        # an organisation too, so that both kinds have a model and the next run can be
+        # incremental
+        {"record_type": "profile", "record_id": "o-1", "reported_on": "2025-06-30",
+         "version": "1", "subject_kind": "organisation", "org_name": "Beijing Tea Co Ltd",
+         "address_line1": "1 Qianmen Street", "city": "Beijing", "postcode": "100051",
+         "country": "CN"},
+    ])  # fmt: skip
+    assert resolve(bureau).mode == "full"
+    return bureau
+
+
+def test_a_shared_name_and_birthday_finds_nobody_after_a_full_run(two_li_nas):
+    first, second = _by_id(two_li_nas, LI_NA_1), _by_id(two_li_nas, LI_NA_2)
+    assert first is not None and second is not None and first != second
+    assert _find(two_li_nas, **LI_NA, date_of_birth=DOB) is None
+
+
+def test_an_incremental_run_touching_one_of_them_does_not_give_it_the_shared_key(
+    two_li_nas, tmp_path
+):
+    first, second = _by_id(two_li_nas, LI_NA_1), _by_id(two_li_nas, LI_NA_2)
+    # a new record of the first Li Na (her id, a new address): the run touches her file only
+    _ingest(two_li_nas, tmp_path / "second.csv", [
+        _profile("p-3", LI_NA_1, "17 Dongzhimen Inner Street", "100007"),
+    ])  # fmt: skip
+    summary = resolve(two_li_nas)
+    assert summary.mode == "incremental" and summary.new_variants == 1
+    assert _by_id(two_li_nas, LI_NA_1) == first and _by_id(two_li_nas, LI_NA_2) == second
+    assert _find(two_li_nas, **LI_NA, date_of_birth=DOB) is None
+    # and the run after that, with nothing new, changes nothing
+    assert resolve(two_li_nas).mode == "up-to-date"
+    assert _find(two_li_nas, **LI_NA, date_of_birth=DOB) is None
