@@ -9,9 +9,11 @@ bureau home, and a synthetic scored population whose risk drives its delinquenci
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +24,17 @@ from openbureau.catalogue.rules import add_months
 from openbureau.config import Settings
 from openbureau.storage.lake import LINKS_SCHEMA, record_schema
 from openbureau.storage.ledger import subjects
+
+
+def write_csv(path: Path, records: list[dict], columns: list[str] | None = None) -> Path:
+    """`records` as a furnisher's CSV at `path` (columns: `columns`, else every key in order
+    of first appearance; a key a record lacks is an empty cell)."""
+    columns = columns or list(dict.fromkeys(k for r in records for k in r))
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(records)
+    return path
 
 
 def make_bureau(tmp_path) -> Bureau:

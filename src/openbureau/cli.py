@@ -212,6 +212,30 @@ def resolve(
     console.print_json(json.dumps(summary.to_dict()))
 
 
+@app.command()
+def purge(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Purge what expired on or before this date (YYYY-MM-DD); default today."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be purged; change nothing.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Delete from the lake every record past its retention (all versions of it), audited
+    first. Reports and scores already leave such records out; this removes them from storage.
+    Prints JSON: records purged by type, rows removed, files rewritten or removed."""
+    from datetime import date
+
+    from openbureau.retention.service import purge as run_purge
+
+    day = _parse_date(as_of) if as_of else date.today()
+    with progress_bars() as report:
+        summary = run_purge(_bureau(home), day, dry_run=dry_run, progress=report)
+    console.print_json(json.dumps(summary.to_dict()))
+
+
 @export_app.command("links")
 def export_links(
     out: Annotated[Path, typer.Option(help="CSV file to write.")],

@@ -4,12 +4,11 @@ later runs touch one of them, and a touched subject keeps the keys of all its va
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 
 import pytest
 
-from factories import make_bureau
+from factories import make_bureau, write_csv
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
 from openbureau.inquiries.matching import IdentityQuery, find_subject
@@ -36,11 +35,7 @@ def _profile(record_id: str, national_id: str | None, address: str, postcode: st
 
 
 def _ingest(bureau, path, records: list[dict]) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(records)
-    receipt = ingest_file(bureau, path, "bank-01")
+    receipt = ingest_file(bureau, write_csv(path, records, COLUMNS), "bank-01")
     assert receipt.rows_accepted == len(records), receipt
 
 

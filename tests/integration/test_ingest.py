@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
+from factories import write_csv
 from openbureau.catalogue.identifiers import token
 from openbureau.catalogue.model import COMMON_COLUMNS, IDENTITY_COLUMNS, RECORD_TYPES
 from openbureau.catalogue.prohibited import PROHIBITED_CATEGORIES
@@ -63,15 +64,6 @@ def rows(n: int, prefix: str = "acc", **changes) -> list[dict]:
         row(record_id=f"{prefix}-{i}-2025-01", account_id=f"{prefix}-{i}", **changes)
         for i in range(n)
     ]
-
-
-def write_csv(path: Path, records: list[dict], columns: list[str] | None = None) -> Path:
-    columns = columns or list(dict.fromkeys(k for r in records for k in r))
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(records)
-    return path
 
 
 def lake_files(bureau) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Retention: records past their catalogue retention are deleted from the lake (`purge`)."""

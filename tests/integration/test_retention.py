@@ -1,0 +1,228 @@
+"""Purging records past their retention from the lake: the engine's expiry date is the
+report's, only records whose newest version has expired go (every version of them), nothing
+anyone is shown changes, the purge is audited before anything is deleted, and it can be
+repeated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, timedelta
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from factories import make_bureau, write_csv
+from openbureau.audit.service import verify
+from openbureau.catalogue.model import RECORD_TYPES
+from openbureau.cli import app as cli
+from openbureau.identity.service import resolve
+from openbureau.ingest.service import add_furnisher, ingest_file
+from openbureau.reports.rules import record_expires_on
+from openbureau.reports.service import build_report
+from openbureau.retention.rules import expiry_sql
+from openbureau.retention.service import purge
+from openbureau.storage.ledger import audit_log, runs
+
+AS_OF = date(2025, 6, 30)
+SEVERITIES = [None, "minor", "general", "serious", "other"]
+dates = st.dates(date(1990, 1, 1), date(2040, 12, 31))
+
+
+CLOCKS = sorted({rt.retention_from for rt in RECORD_TYPES.values() if rt.retention_from})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    record_type=st.sampled_from(sorted(RECORD_TYPES)),
+    reported_on=dates,
+    start=st.one_of(st.none(), dates),
+    other=dates,
+    severity=st.sampled_from(SEVERITIES),
+)
+def test_the_engines_expiry_is_the_reports(record_type, reported_on, start, other, severity):
+    """Every clock column is there, as in the lake; only the type's own may count."""
+    clock = RECORD_TYPES[record_type].retention_from
+    values = {"reported_on": reported_on, "severity": severity}
+    columns = {
+        "record_type": pa.array([record_type], pa.string()),
+        "reported_on": pa.array([reported_on], pa.date32()),
+        "severity": pa.array([severity], pa.string()),
+    }
+    for c in CLOCKS:
+        columns[c] = pa.array([start if c == clock else other], pa.date32())
+    if clock:
+        values[clock] = start
+    with duckdb.connect() as con:
+        con.register("r", pa.table(columns))
+        (ours,) = con.execute(f"SELECT {expiry_sql()} FROM r").fetchone()
+    assert ours == record_expires_on(record_type, values)
+
+
+# --- a small lake ----------------------------------------------------------------------
+
+COLUMNS = [
+    "record_type", "record_id", "reported_on", "version", "subject_kind", "given_name",
+    "family_name", "date_of_birth", "national_id_scheme", "national_id", "city", "country",
+    "account_id", "account_type", "date_opened", "balance", "days_past_due", "account_status",
+    "reporting_month", "currency",
+]  # fmt: skip
+RIC = "11010519491231002X"
+
+
+def _month(record_id: str, month: str, *, version: int = 1, dpd: int = 0) -> dict:
+    last_day = (date.fromisoformat(f"{month}-01") + timedelta(days=31)).replace(day=1)
+    return {
+        "record_type": "credit_account", "record_id": record_id,
+        "reported_on": (last_day - timedelta(days=1)).isoformat(), "version": str(version),
+        "subject_kind": "person", "given_name": "Wei", "family_name": "Zhang",
+        "date_of_birth": "1949-12-31", "national_id_scheme": "CN-RIC", "national_id": RIC,
+        "city": "Beijing", "country": "CN", "account_id": record_id.rsplit("-", 2)[0],
+        "account_type": "personal_loan", "date_opened": "2010-01-05", "balance": "1000",
+        "days_past_due": str(dpd), "account_status": "current" if dpd == 0 else "delinquent",
+        "reporting_month": month, "currency": "CNY",
+    }  # fmt: skip
+
+
+def _hashes(bureau) -> dict[str, str]:
+    return {
+        str(p.relative_to(bureau.lake.root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in bureau.lake.record_files()
+    }
+
+
+def _stored(bureau) -> list[dict]:
+    files = bureau.lake.record_files()
+    rows = pa.concat_tables([pq.read_table(f) for f in files]).to_pylist() if files else []
+    return sorted(rows, key=lambda r: (r["record_id"], r["version"]))
+
+
+@pytest.fixture
+def lake(tmp_path):
+    bureau = make_bureau(tmp_path)
+    add_furnisher(bureau, "bank-01", "bank", "Bank One")
+    # credit months are kept 84 months from their month: 2018-05 expires on 2025-05-01
+    old = [_month("old-2016-03", "2016-03", dpd=90), _month("old-2018-05", "2018-05", dpd=30)]
+    for path, records in {
+        "old.csv": old,  # every row of this file expires: the file goes
+        "mixed.csv": [_month("mix-2017-01", "2017-01"), _month("mix-2024-01", "2024-01")],
+        # a correction sent recently of an old month: the newest version decides, and it is
+        # old too (both versions go); a month first sent long ago whose newest version is
+        # recent stays whole
+        "versions.csv": [
+            _month("ver-2016-01", "2016-01", version=1),
+            _month("ver-2024-02", "2024-02", version=1),
+        ],
+        "corrections.csv": [
+            _month("ver-2016-01", "2016-01", version=2, dpd=30),
+            _month("ver-2024-02", "2024-02", version=2, dpd=60),
+        ],
+        "recent.csv": [_month("new-2025-03", "2025-03")],
+        # on the last day before its end a record stays
+        "edge.csv": [_month("edge-2018-07", "2018-07")],
+    }.items():
+        receipt = ingest_file(bureau, write_csv(tmp_path / path, records, COLUMNS), "bank-01")
+        assert receipt.rows_accepted == len(records)
+    return bureau
+
+
+def test_a_dry_run_counts_and_changes_nothing(lake):
+    before, entries = _hashes(lake), _entries(lake)
+    summary = purge(lake, AS_OF, dry_run=True)
+    assert summary.records_by_type == {"credit_account": 4}
+    assert (summary.records, summary.rows) == (4, 5)
+    assert (summary.files_rewritten, summary.files_removed) == (0, 0)
+    assert _hashes(lake) == before and _entries(lake) == entries
+
+
+def test_purge_removes_expired_records_with_all_their_versions_and_keeps_the_rest(lake):
+    before = _stored(lake)
+    summary = purge(lake, AS_OF)
+    assert (summary.records, summary.rows) == (4, 5)
+    assert (summary.files_rewritten, summary.files_removed) == (3, 1)
+    gone = {"old-2016-03", "old-2018-05", "mix-2017-01", "ver-2016-01"}
+    assert _stored(lake) == [r for r in before if r["record_id"] not in gone]
+    left = {(r["record_id"], r["version"]) for r in _stored(lake)}
+    assert left == {
+        ("mix-2024-01", 1), ("ver-2024-02", 1), ("ver-2024-02", 2), ("new-2025-03", 1),
+        ("edge-2018-07", 1),
+    }  # fmt: skip
+    assert len(lake.lake.record_files()) == 5  # the file of only expired rows is gone
+    # the stored schema is the lake's own, column for column
+    for f in lake.lake.record_files():
+        assert (
+            pq.read_schema(f).remove_metadata()
+            == pq.read_schema(lake.lake.record_files()[0]).remove_metadata()
+        )
+
+
+def test_the_day_a_record_expires_is_the_reports(lake):
+    # edge-2018-07 is kept 84 months from 2018-07-01: it may be used until 2025-06-30
+    assert record_expires_on("credit_account", {"reporting_month": date(2018, 7, 1)}) == date(
+        2025, 7, 1
+    )
+    assert purge(lake, date(2025, 6, 30), dry_run=True).records == 4
+    assert purge(lake, date(2025, 7, 1), dry_run=True).records == 5
+
+
+def test_the_purge_is_audited_before_files_change_and_a_second_run_finds_nothing(lake):
+    summary = purge(lake, AS_OF)
+    with lake.ledger.connect() as conn:
+        entry = conn.execute(select(audit_log).where(audit_log.c.action == "lake.purged")).one()
+        run = conn.execute(select(runs).where(runs.c.stage == "purge")).one()
+    payload = json.loads(entry.payload)
+    assert payload["records_by_type"] == {"credit_account": 4} and payload["rows"] == 5
+    assert payload["as_of"] == "2025-06-30" and len(payload["files"]) == 4
+    assert all(f.startswith("records/furnisher=bank-01/") for f in payload["files"])
+    assert run.details == payload and entry.purpose == "retention"
+    assert verify(lake.ledger).ok
+    after, entries = _hashes(lake), _entries(lake)
+    again = purge(lake, AS_OF)
+    assert (again.records, again.rows, again.files_rewritten) == (0, 0, 0)
+    assert _hashes(lake) == after and _entries(lake) == entries  # nothing to record
+    assert summary.seconds >= 0
+
+
+def test_nothing_anyone_is_shown_changes(lake):
+    resolve(lake)
+    subject = _only_subject(lake)
+    before = build_report(lake, subject, AS_OF).model_dump()
+    purge(lake, AS_OF)
+    after = build_report(lake, subject, AS_OF).model_dump()
+    assert before.pop("expired_records") > 0 and after.pop("expired_records") == 0
+    assert after == before
+
+
+def test_the_command_prints_the_summary(lake):
+    home = str(lake.settings.home)
+    r = CliRunner().invoke(cli, ["purge", "--as-of", "2025-06-30", "--dry-run", "--home", home])
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout[r.stdout.index("{") :])
+    assert printed["dry_run"] is True and printed["records"] == 4
+    r = CliRunner().invoke(cli, ["purge", "--as-of", "30/06/2025", "--home", home])
+    assert r.exit_code == 2 and "is not a date" in r.output
+
+
+def test_an_empty_lake_has_nothing_to_purge(tmp_path):
+    bureau = make_bureau(tmp_path)
+    summary = purge(bureau, AS_OF)
+    assert (summary.records, summary.rows, summary.files_rewritten) == (0, 0, 0)
+
+
+def _entries(bureau) -> int:
+    with bureau.ledger.connect() as conn:
+        return len(conn.execute(select(audit_log.c.seq)).all())
+
+
+def _only_subject(bureau) -> str:
+    from openbureau.storage.ledger import subjects
+
+    with bureau.ledger.connect() as conn:
+        (subject,) = conn.execute(select(subjects.c.subject_id)).scalars().all()
+    return subject
