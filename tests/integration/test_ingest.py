@@ -28,6 +28,7 @@ from openbureau.storage.ledger import batches, furnishers
 RIC = "11010519491231002X"
 RIC_BAD = "110105194912310021"
 RIC_OTHER = "110105194912310038"  # valid, another person born the same day
+GSTIN = "27AAPFU0939F1ZV"  # a valid India GSTIN
 ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = {
@@ -235,6 +236,24 @@ def test_the_raw_national_id_is_never_stored(bank, tmp_path, fmt):
             assert RIC.encode() not in data and RIC_BAD.encode() not in data, stored
 
 
+def test_an_organisations_gstin_is_kept_as_token_and_mask_only(bank, tmp_path):
+    firm = PROFILE | {
+        "record_id": "firm-1", "subject_kind": "organisation", "org_name": "Sharma Traders LLP",
+        "given_name": None, "family_name": None, "date_of_birth": None,
+        "national_id_scheme": "IN-GSTIN", "national_id": GSTIN.lower(), "country": "IN",
+    }  # fmt: skip
+    receipt = ingest_file(bank, write_csv(tmp_path / "firm.csv", [row(**firm)]), "bank-01")
+    assert (receipt.rows_accepted, receipt.rows_rejected) == (1, 0)
+    (stored,) = lake_records(bank)
+    assert stored["national_id_masked"] == "27**********1ZV"
+    assert stored["national_id_token"] == token(
+        bank.settings.token_key_bytes, "IN-GSTIN", GSTIN
+    )  # the compact, upper-case form is what is tokenised
+    for path in bank.lake.root.rglob("*"):
+        if path.is_file():
+            assert GSTIN.encode() not in path.read_bytes().upper(), path
+
+
 # --- file-level errors -------------------------------------------------------------------
 
 
@@ -439,6 +458,16 @@ PROFILE = {k: None for k in GOOD if k.startswith(("account", "date_opened", "bal
         (
             PROFILE | {"subject_kind": "organisation", "national_id_scheme": "CN-RIC"},
             {("org_name", "name"), ("national_id_scheme", "national_id_scheme")},
+        ),
+        (  # a GSTIN names an organisation, not a person
+            {"national_id_scheme": "IN-GSTIN", "national_id": GSTIN},
+            {("national_id_scheme", "national_id_scheme")},
+        ),
+        (
+            PROFILE
+            | {"subject_kind": "organisation", "org_name": "Sharma Traders LLP"}
+            | {"national_id_scheme": "IN-GSTIN", "national_id": "27AAPFU0939F1ZA"},
+            {("national_id", "national_id")},
         ),
     ],
 )

@@ -19,6 +19,7 @@ IDS = [
     "91110000600037341L",  # CN-USCC
     "BQRPK4821M",  # IN-PAN
     "bqrpk4821m",
+    "27AAPFU0939F1ZV",  # IN-GSTIN
     "234123412346",  # Aadhaar
     "2341 2341 2346",
 ]

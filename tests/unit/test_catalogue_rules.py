@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openbureau.catalogue import IDENTITY_COLUMNS, RECORD_TYPES, all_input_columns
-from openbureau.catalogue.identifiers import InvalidIdentifier, compact, mask, token
+from openbureau.catalogue.identifiers import SCHEMES, InvalidIdentifier, compact, mask, token
 from openbureau.catalogue.model import FURNISHER_KINDS, PILLARS
 from openbureau.catalogue.prohibited import PROHIBITED_CATEGORIES, prohibited_category
 from openbureau.catalogue.rules import add_months, check_columns, expires_on, retention_months
@@ -113,6 +113,7 @@ def test_every_record_expires_after_it_starts(start, _):
         ("CN-USCC", "91110000600037341L", "9111**********341L"),
         ("IN-PAN", "ABCPE1234F", "*****1234F"),
         ("IN-AADHAAR", "2341 2341 2346", "********2346"),
+        ("IN-GSTIN", "27aapfu0939f1zv", "27**********1ZV"),
     ],
 )
 def test_valid_identifiers_are_masked(scheme, value, masked):
@@ -139,3 +140,8 @@ def test_tokens_are_keyed():
     assert a == token(b"k1", "CN-RIC", "11010519491231002X")
     assert a != token(b"k2", "CN-RIC", "11010519491231002X")
     assert "11010519491231002X" not in a
+
+
+def test_the_catalogue_takes_every_scheme_the_bureau_validates_and_no_other():
+    (field,) = [f for f in IDENTITY_COLUMNS if f.name == "national_id_scheme"]
+    assert set(field.codes) == set(SCHEMES)

@@ -34,6 +34,7 @@ VALID_IDS = [
     ("CN-USCC", "91110000600037341L", "9111**********341L"),
     ("IN-PAN", "ABCPE1234F", "*****1234F"),
     ("IN-AADHAAR", "234123412346", "********2346"),
+    ("IN-GSTIN", "27AAPFU0939F1ZV", "27**********1ZV"),
 ]
 
 
@@ -190,6 +191,8 @@ def test_valid_national_ids_are_compacted_and_masked(scheme, value, masked):
         ("CN-USCC", "91110000600037341A"),
         ("IN-PAN", "ABC1E1234F"),
         ("IN-AADHAAR", "234123412347"),
+        ("IN-GSTIN", "27AAPFU0939F1ZA"),  # bad check character
+        ("IN-GSTIN", "27AAPFU0939F1YV"),  # the 14th character must be Z
         ("CN-RIC", "123"),
     ],
 )

@@ -2,8 +2,8 @@
 
 Redaction happens when a log record is made (a record factory), not in one handler, so it
 holds for handlers configured later (uvicorn's access log) and for tracebacks. It matches
-the shapes of the identifier schemes the bureau takes (China RIC and USCC, India PAN and
-Aadhaar), credentials in `Authorization`/`X-API-Key`/`api_key=` form, and the exact key the
+the shapes of the identifier schemes the bureau takes (China RIC and USCC, India PAN, GSTIN
+and Aadhaar), credentials in `Authorization`/`X-API-Key`/`api_key=` form, and the exact key the
 current request carried (set by the hardening middleware). A number that merely looks like
 an identifier is redacted too: a log loses a little, a person's number never leaks."""
 
@@ -25,6 +25,7 @@ _NATIONAL_ID_RE = re.compile(
     r"\d{17}[0-9Xx]|\d{15}"  # China resident ID (18, or the old 15 digits)
     rf"|{_USCC_CHAR}{{2}}\d{{6}}{_USCC_CHAR}{{10}}"  # China Unified Social Credit Code
     r"|[A-Za-z]{5}\d{4}[A-Za-z]"  # India PAN
+    r"|\d{2}[A-Za-z]{5}\d{4}[A-Za-z][0-9A-Za-z]{3}"  # India GSTIN (state, PAN, 3 more)
     r"|[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}"  # India Aadhaar
     r")(?![0-9A-Za-z])"
 )

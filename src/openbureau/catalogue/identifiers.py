@@ -12,7 +12,7 @@ from types import ModuleType
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
-from stdnum.in_ import aadhaar, pan
+from stdnum.in_ import aadhaar, gstin, pan
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,15 @@ SCHEMES: dict[str, Scheme] = {
         Scheme("CN-USCC", "organisation", uscc, 4, 4, "China Unified Social Credit Code"),
         Scheme("IN-PAN", "person", pan, 0, 5, "India Permanent Account Number"),
         Scheme("IN-AADHAAR", "person", aadhaar, 0, 4, "India Aadhaar number (token only)"),
+        Scheme(
+            "IN-GSTIN",
+            "organisation",
+            gstin,
+            2,
+            3,
+            "India Goods and Services Tax Identification Number (15 chars: state code, the "
+            "holder's PAN, entity number, check character)",
+        ),
     )
 }
 

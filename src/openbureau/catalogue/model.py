@@ -86,7 +86,7 @@ IDENTITY_COLUMNS: tuple[Field, ...] = (
         "national_id_scheme",
         "code",
         "Scheme of national_id.",
-        codes=("CN-RIC", "CN-USCC", "IN-PAN", "IN-AADHAAR"),
+        codes=("CN-RIC", "CN-USCC", "IN-PAN", "IN-AADHAAR", "IN-GSTIN"),
     ),
     Field("national_id", "string", "National identifier; checked, then kept only as a token."),
     Field("address_line1", "string", "First address line."),
