@@ -54,6 +54,7 @@ FURNISHERS = {
     "court-riverside": ("court", "Riverside District People's Court"),
     "regulator-market": ("regulator", "Municipal Market Regulation Administration"),
     "tax-city": ("tax_office", "Municipal Tax Bureau"),
+    "ssa-city": ("social_security", "Municipal Social Insurance Agency"),
 }
 
 
@@ -458,6 +459,25 @@ def build_report_fixture(
             tax_period=date(2025, m, 1),
             filed_on_time=not late,
             arrears=150_000 if late else 0,
+            currency="CNY",
+        )
+    # social insurance: April paid late, May deferred by agreement (not late), June on time
+    for m, on_time, deferred, arrears in [
+        (4, False, False, 320_000),
+        (5, False, True, 320_000),
+        (6, True, None, 0),
+    ]:
+        lake.add(
+            "ssa-city",
+            "b-ssa-1",
+            org,
+            "social_insurance",
+            f"SI-2025{m:02d}",
+            date(2025, m + 1, 15),
+            contribution_month=date(2025, m, 1),
+            paid_on_time=on_time,
+            deferral_agreed=deferred,
+            arrears=arrears,
             currency="CNY",
         )
 

@@ -297,10 +297,19 @@ def test_organisation_penalty_tax_and_expired_records(client):
     )
     assert report["expired_records"] == 1  # the minor penalty of 2024 has expired
     assert len(report["tax_records"]) == 6
+    social = report["social_insurance_records"]
+    assert [(s["fields"]["contribution_month"], s["pillar"]) for s in social] == [
+        ("2025-06-01", "societal"),
+        ("2025-05-01", "societal"),
+        ("2025-04-01", "societal"),
+    ]
     assert {(i["furnisher"]["furnisher_id"], i["org_name"]) for i in report["identities"]} == {
         ("regulator-market", "Huaxin Trading Co., Ltd."),
         ("tax-city", "Huaxin Trading Co., Ltd."),
+        ("ssa-city", "Huaxin Trading Co., Ltd."),
     }
+    page = client.get(f"/subjects/{ORG}").text
+    assert "Social insurance" in page and "Deferred by agreement" in page
 
 
 def _all_responses(client):

@@ -63,7 +63,7 @@ def test_scores_in_range_with_reasons(scored):
         assert len(r.reasons) <= 4
         assert all(x["points_lost"] > 0 and x["text"] and x["code"] for x in r.reasons)
         assert r.pillar_commercial is not None and 0 <= r.pillar_commercial <= 100
-        assert r.pillar_societal is None  # no record type in the catalogue belongs to it
+        assert r.pillar_societal is None  # this lake holds no social insurance records
 
 
 def test_not_scorable_files_have_no_score_and_a_reason(scored):

@@ -24,6 +24,7 @@ def test_every_record_type_is_fully_described():
     assert set(RECORD_TYPES) == {
         "profile", "credit_account", "invoice_payment", "court_judgment",
         "judgment_default_finding", "administrative_penalty", "tax_compliance", "bankruptcy",
+        "social_insurance",
     }  # fmt: skip
     for rt in RECORD_TYPES.values():
         assert rt.pillar in PILLARS
@@ -145,3 +146,19 @@ def test_tokens_are_keyed():
 def test_the_catalogue_takes_every_scheme_the_bureau_validates_and_no_other():
     (field,) = [f for f in IDENTITY_COLUMNS if f.name == "national_id_scheme"]
     assert set(field.codes) == set(SCHEMES)
+
+
+@pytest.mark.parametrize(
+    ("name", "category"),
+    [
+        ("social_insurance", None),
+        ("n_social_insurance", None),
+        ("Social Security arrears", None),
+        ("social", "social graph"),
+        ("social_score", "social graph"),
+        ("social_insurance_friends", "social graph"),  # the obligation term hides nothing else
+        ("social_network_insurance", "social graph"),
+    ],
+)
+def test_an_obligation_term_is_not_a_social_graph(name, category):
+    assert prohibited_category(name) == category

@@ -134,7 +134,8 @@ def _subject_a(lake: LakeBuilder) -> None:
 
 
 def _subject_b(lake: LakeBuilder) -> None:
-    """An organisation with court, bankruptcy, penalty and tax records only."""
+    """An organisation with court, bankruptcy, penalty, tax and social insurance records
+    only."""
     lake.subject("B", kind="organisation")
 
     def court(record_type: str, when: date, **values) -> None:
@@ -224,6 +225,25 @@ def _subject_b(lake: LakeBuilder) -> None:
             arrears=arrears,
             currency="CNY",
         )
+    for month, on_time, deferred, arrears in [
+        (date(2016, 1, 1), False, None, 80_000),  # beyond retention
+        (date(2022, 6, 1), False, False, 1_000),  # outside the 24 months
+        (date(2023, 5, 1), False, False, 3_000),  # late
+        (date(2023, 11, 1), False, True, 3_000),  # deferred by agreement: not late
+        (date(2024, 5, 1), True, None, 7_000),  # the latest month known at as_of
+        (date(2024, 7, 1), False, False, 50_000),  # reported after as_of
+    ]:
+        lake.record(
+            "B",
+            "social_insurance",
+            date(month.year + month.month // 12, month.month % 12 + 1, 15),
+            furnisher_id="ssa-1",
+            contribution_month=month,
+            paid_on_time=on_time,
+            deferral_agreed=deferred,
+            arrears=arrears,
+            currency="CNY",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -279,6 +299,8 @@ EXPECTED_A = {
     "unsatisfied_judgments": 0,
     "active_default_findings": 0,
     "tax_arrears": 0,
+    "contribution_late_months_24m": 0,
+    "contribution_arrears": 0,
     "n_credit_account": 30 + 5 + 56 + 2,
     "n_invoice_payment": 5,
     "n_commercial": 98,
@@ -312,10 +334,14 @@ EXPECTED_B = {
     "n_bankruptcy": 1,
     "n_administrative_penalty": 3,
     "n_tax_compliance": 3,
+    "contribution_late_months_24m": 1,
+    "contribution_arrears": 7_000,
+    "n_social_insurance": 4,
     "n_commercial": 0,
     "n_judicial": 8,
     "n_government": 6,
-    "record_count": 14,
+    "n_societal": 4,
+    "record_count": 18,
     "history_months": (2024 * 12 + 7) - (2015 * 12 + 1),
 }
 

@@ -45,7 +45,7 @@ def test_pillar_record_types_follow_the_catalogue():
         "judgment_default_finding",
         "bankruptcy",
     )
-    assert pillar_record_types("societal") == ()
+    assert pillar_record_types("societal") == ("social_insurance",)
     with pytest.raises(KeyError):
         pillar_record_types("loyalty")
 

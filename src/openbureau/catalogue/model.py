@@ -30,6 +30,7 @@ FURNISHER_KINDS: dict[str, str] = {
     "tax_office": "Tax authority",
     "regulator": "Administrative regulator",
     "utility": "Utility or telecom provider",
+    "social_security": "Social insurance or provident fund agency",
     "marketplace": "Trade creditor or marketplace",
 }
 
@@ -144,7 +145,7 @@ _PROFILE = RecordType(
     pillar="commercial",
     description="A furnisher's statement of who its customer is: identity only.",
     legal_basis="Contract with the data subject; CIC Act 2005 s.17; PIPL art.13(2).",
-    furnisher_kinds=("bank", "lender", "utility", "marketplace", "tax_office"),
+    furnisher_kinds=("bank", "lender", "utility", "marketplace", "tax_office", "social_security"),
     retention_months=120,
     public=False,
     fields=(
@@ -280,6 +281,36 @@ _TAX = RecordType(
     ),
 )
 
+_SOCIAL = RecordType(
+    name="social_insurance",
+    pillar="societal",
+    description="Whether the social insurance contributions due for a month were paid on time, "
+    "and the contributions owed: an employer's for its staff, or a self-employed person's own.",
+    legal_basis="Social Insurance Law arts.58, 60, 63, 86 (registration, payment, recovery of "
+    "arrears); Employees' Provident Funds Act 1952 s.6; ESI Act 1948 s.39.",
+    furnisher_kinds=("social_security",),
+    retention_months=84,
+    public=False,
+    retention_from="contribution_month",
+    fields=(
+        Field(
+            "contribution_month", "month", "The month the contributions are for (YYYY-MM).",
+            required=True,
+        ),
+        Field(
+            "paid_on_time", "bool", "True if the month's contributions were paid when due.",
+            required=True,
+        ),
+        Field(
+            "deferral_agreed", "bool",
+            "True when the agency agreed to defer the month's contributions (hardship relief): "
+            "a deferred month is not a late one.",
+        ),
+        Field("arrears", "money", "Contributions owed and unpaid. " + _MONEY_NOTE, minimum=0),
+        Field("currency", "currency", "ISO 4217 code of the amount."),
+    ),
+)  # fmt: skip
+
 _BANKRUPTCY = RecordType(
     name="bankruptcy",
     pillar="judicial",
@@ -308,6 +339,7 @@ RECORD_TYPES: dict[str, RecordType] = {
         _DEFAULT_FINDING,
         _PENALTY,
         _TAX,
+        _SOCIAL,
         _BANKRUPTCY,
     )
 }

@@ -109,6 +109,11 @@ PROHIBITED_CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Phrases that name an obligation of the catalogue and contain a prohibited word: "social
+#: insurance" is a contribution owed to the state, not a social graph. Only the whole phrase is
+#: set aside; any other prohibited word in the same name still counts.
+OBLIGATION_TERMS: tuple[str, ...] = ("social_insurance", "social_security")
+
 _SYNONYM_TO_CATEGORY: dict[str, str] = {
     syn: cat for cat, syns in PROHIBITED_CATEGORIES.items() for syn in syns
 }
@@ -127,7 +132,9 @@ def prohibited_category(column: str) -> str | None:
     norm = normalise_column(column)
     if norm in _SYNONYM_TO_CATEGORY:
         return _SYNONYM_TO_CATEGORY[norm]
-    words = norm.split("_")
+    for term in OBLIGATION_TERMS:
+        norm = re.sub(rf"(?:^|_){term}(?=_|$)", "_", norm)
+    words = [w for w in norm.split("_") if w]
     for size in range(len(words), 0, -1):
         for start in range(len(words) - size + 1):
             phrase = "_".join(words[start : start + size])

@@ -291,6 +291,30 @@ def _tax_features(records: ir.Table, links: ir.Table, as_of: date) -> ir.Table:
     )
 
 
+def _social_features(records: ir.Table, links: ir.Table, as_of: date) -> ir.Table:
+    rows = _usable(
+        records,
+        links,
+        "social_insurance",
+        ["contribution_month", "paid_on_time", "deferral_agreed", "arrears"],
+        as_of,
+        "contribution_month",
+        retention_months("social_insurance"),
+    )
+    # an agreed deferral is relief, not a delinquency (like a hardship arrangement)
+    late = rows.paid_on_time.notnull() & ~rows.paid_on_time & ~rows.deferral_agreed.fill_null(False)
+    return rows.group_by("subject_id").agg(
+        contribution_late_months_24m=(
+            late & (rows.contribution_month > add_months(as_of, -24))
+        ).sum(),
+        contribution_arrears=_latest_int(
+            rows.arrears.fill_null(0), rows.contribution_month
+        ).fill_null(0),
+        first_social=_month_index(rows.contribution_month).min(),
+        n_social_insurance=rows.count(),
+    )
+
+
 _PARTS = (
     _credit_features,
     _invoice_features,
@@ -299,6 +323,7 @@ _PARTS = (
     _bankruptcy_features,
     _penalty_features,
     _tax_features,
+    _social_features,
 )
 
 
@@ -330,6 +355,7 @@ def build_features(records: ir.Table, links: ir.Table, as_of: date) -> ir.Table:
             "first_bankruptcy",
             "first_penalty",
             "first_tax",
+            "first_social",
         )
     ]
     fills = {
@@ -356,6 +382,8 @@ def build_features(records: ir.Table, links: ir.Table, as_of: date) -> ir.Table:
             "penalties_minor",
             "tax_late_filings_24m",
             "tax_arrears",
+            "contribution_late_months_24m",
+            "contribution_arrears",
         )
     }
     fills["months_since_delinquency"] = table.months_since_delinquency.fill_null(

@@ -3,7 +3,8 @@ its meaning, and the plain sentence shown when it costs points.
 
 Pure data. A feature's pillar is its record type's pillar in the catalogue, so the two never
 drift. No feature describes a person's associations, location, opinions or habits: only
-obligations (credit, invoices, taxes) and findings of a competent authority.
+obligations (credit, invoices, taxes, social insurance contributions) and findings of a
+competent authority.
 """
 
 from __future__ import annotations
@@ -260,6 +261,24 @@ FEATURES: tuple[Feature, ...] = (
         "Unpaid tax at the latest tax period",
         "ascending",
     ),
+    # societal: social insurance contributions
+    Feature(
+        "contribution_late_months_24m",
+        "S01",
+        "social_insurance",
+        "Months in the last 24 whose social insurance contributions were paid late or not at "
+        "all (months deferred by agreement excluded).",
+        "Social insurance contributions paid late in the last 24 months",
+        "ascending",
+    ),
+    Feature(
+        "contribution_arrears",
+        "S02",
+        "social_insurance",
+        "Social insurance contributions owed and unpaid at the latest month (minor units).",
+        "Unpaid social insurance contributions at the latest month",
+        "ascending",
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
@@ -276,6 +295,7 @@ SCORED_RECORD_TYPES: tuple[str, ...] = (
     "bankruptcy",
     "administrative_penalty",
     "tax_compliance",
+    "social_insurance",
 )
 
 

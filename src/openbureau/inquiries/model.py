@@ -39,6 +39,7 @@ class InquiryAnswer(_Model):
     invoices: InvoiceSummary | None = None
     public_records: list[RecordView] | None = None
     tax_records: list[RecordView] | None = None
+    social_insurance_records: list[RecordView] | None = None
     records: list[RecordView] | None = None
 
 
@@ -60,7 +61,10 @@ def answer_from_report(
     score = report.score if "score" in sections else None
     if score is not None and "reasons" not in sections:
         score = score.model_copy(update={"reasons": []})
-    parts = ("identities", "accounts", "invoices", "public_records", "tax_records", "records")
+    parts = (
+        "identities", "accounts", "invoices", "public_records", "tax_records",
+        "social_insurance_records", "records",
+    )  # fmt: skip
     given = {p: getattr(report, p) for p in parts if p in sections}
     return InquiryAnswer(
         **recorded,

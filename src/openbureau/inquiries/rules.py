@@ -14,7 +14,7 @@ from openbureau.catalogue.rules import add_months
 #: The parts of a report an inquiry may be given. `reasons` are the score's key reasons.
 SECTIONS = (
     "score", "reasons", "identities", "accounts", "invoices", "public_records", "tax_records",
-    "records",
+    "social_insurance_records", "records",
 )  # fmt: skip
 _ALL = frozenset(SECTIONS)
 _CREDIT = frozenset({"score", "reasons", "identities", "accounts", "invoices", "public_records"})

@@ -179,6 +179,10 @@ class SubjectReport(_Model):
     invoices: InvoiceSummary
     public_records: list[RecordView]
     tax_records: list[RecordView]
+    social_insurance_records: list[RecordView] = Field(
+        default_factory=list,
+        description="Social insurance contributions by month (societal integrity).",
+    )
     records: list[RecordView] = Field(description="Every record shown, newest first.")
     expired_records: int = Field(
         description="Records held past their retention end: neither shown nor used."

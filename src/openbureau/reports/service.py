@@ -142,6 +142,7 @@ def build_report(
         ),
         public_records=[v for v in views if v.public],
         tax_records=[v for v in views if v.record_type == "tax_compliance"],
+        social_insurance_records=[v for v in views if v.record_type == "social_insurance"],
         records=views,
         expired_records=len(held) - len(shown),
         inquiries=[InquiryView(**row) for row in inquiry_rows],

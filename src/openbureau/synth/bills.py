@@ -127,6 +127,38 @@ class Invoices:
         return [batch]
 
 
+def _arrears_after(
+    arrears: np.ndarray,
+    zz: np.ndarray,
+    owed: np.ndarray,
+    unpaid: np.ndarray,
+    p_add: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Arrears after a period: cleared now and then (more often the safer the subject), then
+    grown by what an unpaid period leaves owing (for a share `p_add` of them)."""
+    n = len(zz)
+    arrears = np.where(rng.random(n) < sigmoid(-(zz + 4.45) + 0.3), 0, arrears)
+    return np.round(np.where(unpaid & (rng.random(n) < p_add), arrears + owed, arrears), -1)
+
+
+def _period_batch(
+    record_type: str,
+    furnisher_id: str,
+    prefix: str,
+    rel: np.ndarray,
+    subj: np.ndarray,
+    month: str,
+    fields: dict,
+    reported: np.ndarray,
+) -> list[Batch]:
+    """One period's rows of a relationship kind (tax returns, contributions), the record id
+    naming the relationship and the period."""
+    rid = ids(prefix, rel, 9, month.replace("-", ""))
+    furn = np.full(len(subj), FURNISHER_INDEX[furnisher_id])
+    return [Batch(record_type, furn, subj, rel, rid, reported, None, fields)]
+
+
 @dataclass
 class TaxAccounts:
     """Taxpayers registered with the tax office: monthly or quarterly returns, arrears."""
@@ -154,9 +186,7 @@ class TaxAccounts:
         late = rng.random(n) < sigmoid(0.8 * zz + 0.9)
         org = pop.kind[subj] == 1
         owed = _inr(pop, subj, np.where(org, 20_000, 3_000) * np.exp(rng.normal(0, 1, n)))
-        arrears = self.arrears[idx]
-        arrears = np.where(rng.random(n) < sigmoid(-(zz + 4.45) + 0.3), 0, arrears)
-        arrears = np.round(np.where(late & (rng.random(n) < 0.5), arrears + owed, arrears), -1)
+        arrears = _arrears_after(self.arrears[idx], zz, owed, late, 0.5, rng)
         self.arrears[idx] = arrears
         month = str(np.datetime64(_first(first, b)[()], "M"))
         fields = {
@@ -165,20 +195,51 @@ class TaxAccounts:
             "arrears": money(arrears),
             "currency": _currency(pop, subj),
         }
-        rid = ids("TX", self.rel[idx], 9, month.replace("-", ""))
-        reported = month_days(_first(first, t), np.full(n, 20))
-        return [
-            Batch(
-                "tax_compliance",
-                np.full(n, FURNISHER_INDEX["tax-01"]),
-                subj,
-                self.rel[idx],
-                rid,
-                reported,
-                None,
-                fields,
-            )
-        ]
+        return _period_batch("tax_compliance", "tax-01", "TX", self.rel[idx], subj, month, fields,
+                             month_days(_first(first, t), np.full(n, 20)))  # fmt: skip
+
+
+@dataclass
+class SocialInsurance:
+    """Contributors registered with the social insurance agency (employers for their staff,
+    and self-employed persons): each month's contributions, paid when due or not, deferred by
+    agreement now and then, and the arrears they leave."""
+
+    rel: np.ndarray
+    subj: np.ndarray
+    start: np.ndarray
+    arrears: np.ndarray  # major units owed now
+
+    def step(
+        self, t: int, z: np.ndarray, pop: Population, first: np.datetime64, rng: np.random.Generator
+    ) -> list[Batch]:
+        """Last month's contributions, reported on the 15th of this month."""
+        b = t - 1
+        if b < 0:
+            return []
+        idx = np.flatnonzero(self.start <= b)
+        if not len(idx):
+            return []
+        n = len(idx)
+        subj = self.subj[idx]
+        zz = z[subj]
+        unpaid = rng.random(n) < sigmoid(0.9 * zz + 0.8)
+        # hardship relief: the agency agrees to defer a month now and then; not a late month
+        deferred = unpaid & (rng.random(n) < 0.1)
+        org = pop.kind[subj] == 1
+        owed = _inr(pop, subj, np.where(org, 30_000, 1_200) * np.exp(rng.normal(0, 0.8, n)))
+        arrears = _arrears_after(self.arrears[idx], zz, owed, unpaid & ~deferred, 0.6, rng)
+        self.arrears[idx] = arrears
+        month = str(np.datetime64(_first(first, b)[()], "M"))
+        fields = {
+            "contribution_month": pa.repeat(month, n),
+            "paid_on_time": pa.array(~unpaid),
+            "deferral_agreed": pa.array(deferred),
+            "arrears": money(arrears),
+            "currency": _currency(pop, subj),
+        }
+        return _period_batch("social_insurance", "ssa-01", "SI", self.rel[idx], subj, month, fields,
+                             month_days(_first(first, t), np.full(n, 15)))  # fmt: skip
 
 
 class Penalties:

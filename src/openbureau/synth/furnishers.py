@@ -145,6 +145,18 @@ FURNISHERS: tuple[FurnisherSpec, ...] = (
         typo_rate=0.03,
         follows_moves=0.6,
     ),
+    # last, so that adding it changed no other furnisher's index (relationships are keyed by
+    # furnisher index and subject)
+    FurnisherSpec(
+        "ssa-01",
+        "social_security",
+        "Social Insurance and Provident Fund Agency",
+        ("profile", "social_insurance"),
+        ANY,
+        True,
+        True,
+        typo_rate=0.01,
+    ),
 )
 
 FURNISHER_INDEX = {f.furnisher_id: i for i, f in enumerate(FURNISHERS)}

@@ -7,7 +7,13 @@ import numpy as np
 import pyarrow as pa
 
 from openbureau.catalogue.model import ACCOUNT_TYPES, INVOICE_KINDS
-from openbureau.synth.bills import INVOICE_AMOUNT, Invoices, Penalties, TaxAccounts
+from openbureau.synth.bills import (
+    INVOICE_AMOUNT,
+    Invoices,
+    Penalties,
+    SocialInsurance,
+    TaxAccounts,
+)
 from openbureau.synth.courts import Courts, Schedule
 from openbureau.synth.credit import open_accounts, report_accounts, step_accounts
 from openbureau.synth.furnishers import FURNISHER_INDEX, NoiseLevel, identity_views
@@ -144,6 +150,13 @@ class World:
                 ("tax", tax, -60),
             )
         }
+        # social insurance: employers, and self-employed persons. Drawn from a stream of its
+        # own, after the others, so that it changed no other draw of an existing world.
+        srng = np.random.default_rng([seed, 7])
+        employs = srng.random(n) < 0.85
+        self_employed = srng.random(n) < 0.06
+        ssa = np.flatnonzero(regular & np.where(person, self_employed, employs))
+        starts["ssa"] = np.maximum(srng.integers(-60, months, len(ssa)), self.adult_t[ssa])
 
         cand_f = np.concatenate(
             [
@@ -152,18 +165,26 @@ class World:
                 util_furn,
                 np.full(len(mkt), F["marketplace-01"]),
                 np.full(len(tax), F["tax-01"]),
+                np.full(len(ssa), F["ssa-01"]),
             ]
         )
-        cand_s = np.concatenate([subj, po, util, mkt, tax])
+        cand_s = np.concatenate([subj, po, util, mkt, tax, ssa])
         cand_t = np.concatenate(
-            [self.acc.open_t, starts["po"], starts["util"], starts["mkt"], starts["tax"]]
+            [
+                self.acc.open_t,
+                starts["po"],
+                starts["util"],
+                starts["mkt"],
+                starts["tax"],
+                starts["ssa"],
+            ]
         )
         key = cand_f.astype(np.int64) * n + cand_s
         ukey, inv = np.unique(key, return_inverse=True)
         self.rel_furn, self.rel_subj = ukey // n, ukey % n
         self.rel_start = np.full(len(ukey), np.iinfo(np.int64).max)
         np.minimum.at(self.rel_start, inv, cand_t)
-        bounds = np.cumsum([0, k, len(po), len(util), len(mkt), len(tax)])
+        bounds = np.cumsum([0, k, len(po), len(util), len(mkt), len(tax), len(ssa)])
         self.acc.rel = inv[: bounds[1]]
         self.ident = identity_views(pop, self.rel_furn, self.rel_subj, seed, noise)
 
@@ -184,11 +205,14 @@ class World:
         t_subj = tax
         period = np.where(person[t_subj] | (pop.country[t_subj] == IN), 3, 1)
         self.tax = TaxAccounts(
-            inv[bounds[4] :],
+            inv[bounds[4] : bounds[5]],
             t_subj,
-            self.rel_start[inv[bounds[4] :]],
+            self.rel_start[inv[bounds[4] : bounds[5]]],
             period,
             np.zeros(len(t_subj)),
+        )
+        self.social = SocialInsurance(
+            inv[bounds[5] :], ssa, self.rel_start[inv[bounds[5] :]], np.zeros(len(ssa))
         )
         self.schedule = Schedule(months)
         self.courts = Courts(pop, seed, months, first_month, self.schedule)
@@ -254,6 +278,10 @@ class World:
         self.shock[self.courts.bankrupt & ~before] += 3.0
         out += self.penalties.step(t, z, self.first, rng)
         out += self.schedule.due(t)
+        # its own stream, so that the draws above are those of a world without it
+        out += self.social.step(
+            t, z, self.pop, self.first, np.random.default_rng([self.seed, 8, t + 10_000])
+        )
         return [b for b in out if len(b)]
 
     def _profiles(self, t: int, first: np.datetime64) -> list[Batch]:
