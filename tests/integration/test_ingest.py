@@ -546,22 +546,22 @@ def test_a_resent_version_with_other_values_is_a_conflict_not_a_duplicate(seeded
     seeded.nothing_lost(new_files_allowed=True)
 
 
-def test_a_resent_record_missing_a_column_it_had_conflicts_and_a_bad_one_keeps_its_rule(
-    seeded, tmp_path
-):
-    without_city = row(record_id="acc-0-2025-01", account_id="acc-0", city=None)
-    bad_date = row(record_id="acc-1-2025-01", account_id="acc-1", date_opened="2020-13-45")
-    receipt = ingest_file(
-        seeded, write_csv(tmp_path / "b.csv", [without_city, bad_date]), "bank-01"
-    )
+def test_a_resent_record_is_compared_only_on_what_the_new_file_states(seeded, tmp_path):
+    # re-reported later, from a file without the city column: nothing stated differs
+    later = row(record_id="acc-0-2025-01", account_id="acc-0", reported_on="2025-03-31")
+    del later["city"]
+    receipt = ingest_file(seeded, write_csv(tmp_path / "b.csv", [later]), "bank-01")
+    assert (receipt.rows_accepted, receipt.rows_duplicate, receipt.rows_rejected) == (0, 1, 0)
+    # an empty cell in a column the file has is a stated value: an emptied city is a change
+    emptied = row(record_id="acc-1-2025-01", account_id="acc-1", city="")
+    bad_date = row(record_id="acc-2-2025-01", account_id="acc-2", date_opened="2020-13-45")
+    receipt = ingest_file(seeded, write_csv(tmp_path / "c.csv", [emptied, bad_date]), "bank-01")
     assert receipt.rows_accepted == 0 and receipt.rows_rejected == 2
     assert receipt.rejected_by_rule == {"date": 1, "version_conflict": 1}
     lines = {line["row_number"]: line for line in quarantine_lines(receipt)}
-    assert (
-        lines["1"]["rule"] == "version_conflict"
-        and "other values in city;" in (lines["1"]["message"])
-    )
-    assert lines["2"]["rule"] == "date"
+    assert lines["1"]["rule"] == "version_conflict"
+    assert "other values in city;" in lines["1"]["message"]
+    assert lines["2"]["rule"] == "date"  # a row that fails a check is not compared as well
     seeded.nothing_lost(new_files_allowed=True)
 
 

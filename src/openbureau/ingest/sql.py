@@ -237,10 +237,18 @@ def lake_duplicates_select(source: str) -> str:
     """
 
 
-#: Stored columns a re-sent record is not compared on: lineage (where and when it came) and
-#: what is derived from other columns (the mask and the identity key follow the national id).
+#: Stored columns a re-sent record is not compared on: lineage (where it came from), when it
+#: was reported (a file regenerated later re-reports the same record), and what is derived
+#: from other columns (the mask and the identity key follow the national id).
 NOT_COMPARED = frozenset(
-    {"furnisher_id", "batch_id", "row_number", "national_id_masked", "identity_key"}
+    {
+        "furnisher_id",
+        "batch_id",
+        "row_number",
+        "reported_on",
+        "national_id_masked",
+        "identity_key",
+    }
 )
 
 
@@ -248,16 +256,18 @@ def lake_conflicts_select(stored: str, columns: Sequence[str], present: Collecti
     """Problem lines (as `problems` holds them) for the rows of `stored` (the stored form of the
     rows whose (record_id, version) is already in the lake, `records_select`'s output) whose
     values differ from the lake's row of that key. Parameters: `stored`'s own, then the list
-    of lake files, then the check order. `columns` are the lake's columns; those the file
-    lacks are compared as empty. The message names the earlier batch and the columns that
-    differ (`national_id` for its token)."""
+    of lake files, then the check order. `columns` are the lake's columns; a column the file
+    lacks states nothing and is not compared (an empty cell in a column it has is compared).
+    The message names the earlier batch and the columns that differ (`national_id` for its
+    token)."""
     differs = []
     for c in columns:
-        if c in NOT_COMPARED:
-            continue
-        ours = f"n.{quote(c)}" if c in present or c in STORED_ALWAYS else "NULL"
         shown = "national_id" if c == "national_id_token" else c
-        differs.append(f"CASE WHEN {ours} IS DISTINCT FROM k.{quote(c)} THEN '{shown}' END")
+        if c in NOT_COMPARED or shown not in present:
+            continue
+        differs.append(f"CASE WHEN n.{quote(c)} IS DISTINCT FROM k.{quote(c)} THEN '{shown}' END")
+    if not differs:
+        differs.append("NULL")
     return f"""
     WITH n AS ({stored}),
     d AS (
@@ -273,10 +283,6 @@ def lake_conflicts_select(stored: str, columns: Sequence[str], present: Collecti
            record_id, ?
     FROM d WHERE len(differ) > 0
     """
-
-
-#: Stored columns `records_select` always gives, whatever the file holds.
-STORED_ALWAYS = frozenset({"version", "national_id_token"})
 
 
 def _typed(spec_kind: str, q: str) -> str:
