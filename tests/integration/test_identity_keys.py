@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from factories import make_bureau, write_csv
+from openbureau.identity.publish import _write_keys
+from openbureau.identity.rules import person_key, token_key
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
 from openbureau.inquiries.matching import IdentityQuery, find_subject
+from openbureau.storage.ledger import subject_keys
 
 COLUMNS = [
     "record_type", "record_id", "reported_on", "version", "subject_kind", "given_name",
@@ -86,3 +91,34 @@ def test_an_incremental_run_touching_one_of_them_does_not_give_it_the_shared_key
     # and the run after that, with nothing new, changes nothing
     assert resolve(two_li_nas).mode == "up-to-date"
     assert _find(two_li_nas, **LI_NA, date_of_birth=DOB) is None
+
+
+def test_a_key_shared_beyond_the_touched_subjects_neighbours_is_not_restored(tmp_path):
+    """A touched subject's namesake holds an ID it shares with a third subject (kept apart by
+    the mixed-file guard): that ID's key identifies neither, and stays out."""
+    bureau = make_bureau(tmp_path)
+
+    def variant(subject_id, id_key, name, dob):
+        return {"subject_id": subject_id, "id_key": id_key, "name_key": name,
+                "subject_kind": "person", "dob": dob}  # fmt: skip
+
+    everything = pd.DataFrame([
+        variant("A", None, "wei zhang", "1990-01-01"),  # the run touches A only
+        variant("B", "CN-RIC:X", "wei zhang", "1970-05-05"),  # A's namesake, holds ID X
+        variant("C", "CN-RIC:X", "li na", "1970-05-05"),  # holds ID X too
+    ])  # fmt: skip
+    with bureau.ledger.begin() as conn:
+        _write_keys(conn, everything, None)
+        full = set(conn.execute(select(subject_keys.c.key, subject_keys.c.subject_id)))
+        _write_keys(conn, everything, {"A"})
+        incremental = set(conn.execute(select(subject_keys.c.key, subject_keys.c.subject_id)))
+    assert token_key("CN-RIC", "X") not in {k for k, _ in full}
+    assert (
+        incremental
+        == full
+        == {
+            (person_key("wei zhang", "1990-01-01"), "A"),
+            (person_key("wei zhang", "1970-05-05"), "B"),
+            (person_key("li na", "1970-05-05"), "C"),
+        }
+    )

@@ -284,28 +284,30 @@ def _write_keys(conn, everything: pd.DataFrame, touched: set | None) -> None:
                 delete(subject_keys).where(subject_keys.c.subject_id.in_(gone[i : i + _IN_CHUNK]))
             )
         mine = everything[everything["subject_id"].isin(touched)]
+        ours = _keys(mine)
         others = everything[~everything["subject_id"].isin(touched)]
-        # only the other variants that can share a key with ours (same ID, or same name)
+        # every other holder of one of our keys (a key is made of an ID or of a name, so they
+        # are among the variants with the same ID or name); only our keys are decided here:
+        # another key of those variants may be shared beyond them
         others = others[
             others["id_key"].isin(mine["id_key"].dropna())
             | others["name_key"].isin(mine["name_key"].dropna())
         ]
-        keys = pd.concat([_keys(mine), _keys(others)], ignore_index=True).drop_duplicates()
+        theirs = _keys(others)
+        theirs = theirs[theirs["key"].isin(ours["key"])]
+        keys = pd.concat([ours, theirs], ignore_index=True).drop_duplicates()
     holders = keys.groupby("key")["subject_id"].transform("nunique")
     shared = keys.loc[holders > 1, "key"].unique().tolist()
     for i in range(0, len(shared), _IN_CHUNK):
         conn.execute(delete(subject_keys).where(subject_keys.c.key.in_(shared[i : i + _IN_CHUNK])))
     keys = keys[holders == 1].drop_duplicates("key")
     if touched is not None:
-        # an untouched subject's key may be in the table already (or may be newly its own
-        # alone, when a touched subject stopped sharing it)
-        wanted, present = keys["key"].tolist(), set()
+        # each is held by a touched subject alone; a row left for it (if any) is stale
+        wanted = keys["key"].tolist()
         for i in range(0, len(wanted), _IN_CHUNK):
-            query = select(subject_keys.c.key).where(
-                subject_keys.c.key.in_(wanted[i : i + _IN_CHUNK])
+            conn.execute(
+                delete(subject_keys).where(subject_keys.c.key.in_(wanted[i : i + _IN_CHUNK]))
             )
-            present |= set(conn.execute(query).scalars())
-        keys = keys[~keys["key"].isin(present)]
     rows = keys.to_dict("records")
     for i in range(0, len(rows), _CHUNK):
         conn.execute(insert(subject_keys), rows[i : i + _CHUNK])
