@@ -231,8 +231,11 @@ def purge(
     from openbureau.retention.service import purge as run_purge
 
     day = _parse_date(as_of) if as_of else date.today()
-    with progress_bars() as report:
-        summary = run_purge(_bureau(home), day, dry_run=dry_run, progress=report)
+    try:
+        with progress_bars() as report:
+            summary = run_purge(_bureau(home), day, dry_run=dry_run, progress=report)
+    except ValueError as exc:
+        _fail(str(exc), 2)
     console.print_json(json.dumps(summary.to_dict()))
 
 

@@ -22,12 +22,14 @@ from factories import make_bureau, write_csv
 from openbureau.audit.service import verify
 from openbureau.catalogue.model import RECORD_TYPES
 from openbureau.cli import app as cli
+from openbureau.features.jobs import build_features
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
 from openbureau.reports.rules import record_expires_on
 from openbureau.reports.service import build_report
 from openbureau.retention.rules import expiry_sql
 from openbureau.retention.service import purge
+from openbureau.storage.lake import read_links, read_records, record_schema
 from openbureau.storage.ledger import audit_log, runs
 
 AS_OF = date(2025, 6, 30)
@@ -226,3 +228,36 @@ def _only_subject(bureau) -> str:
     with bureau.ledger.connect() as conn:
         (subject,) = conn.execute(select(subjects.c.subject_id)).scalars().all()
     return subject
+
+
+def test_files_written_before_the_catalogue_grew_are_read_and_purged(lake):
+    """A lake file without the columns a later record type added (here social insurance's)
+    is read by name beside newer ones, and a purge writes it back with the whole schema."""
+    added = ["contribution_month", "deferral_agreed", "paid_on_time"]
+    (old,) = [
+        f
+        for f in lake.lake.record_files()
+        if "mix-2017-01" in pq.read_table(f, columns=["record_id"]).column(0).to_pylist()
+    ]
+    pq.write_table(pq.read_table(old).drop_columns(added), old)
+    resolve(lake)
+    con = lake.batch_engine()
+    records, links = read_records(con, lake.lake), read_links(con, lake.lake)
+    features = con.execute(build_features(records, links, AS_OF))
+    assert len(features) == 1 and features["record_count"].iloc[0] > 0
+    summary = purge(lake, AS_OF)
+    assert summary.records == 4 and summary.files_rewritten == 3
+    assert pq.read_schema(old).names == record_schema().names
+    assert pq.read_table(old).column("record_id").to_pylist() == ["mix-2024-01"]
+
+
+def test_a_purge_never_looks_past_today(lake):
+    before = _hashes(lake)
+    with pytest.raises(ValueError, match="is after today"):
+        purge(lake, date(2030, 1, 1), today=date(2029, 12, 31))
+    assert _hashes(lake) == before
+    assert purge(lake, date(2030, 1, 1), dry_run=True, today=date(2029, 12, 31)).records == 5
+    home = str(lake.settings.home)
+    r = CliRunner().invoke(cli, ["purge", "--as-of", "2999-01-01", "--home", home])
+    assert r.exit_code == 2 and "is after today" in r.output
+    assert _hashes(lake) == before

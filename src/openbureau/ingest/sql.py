@@ -273,7 +273,7 @@ def lake_conflicts_select(stored: str, columns: Sequence[str], present: Collecti
     d AS (
         SELECT n.row_number, n.record_id, n.version, k.batch_id,
                list_filter([{", ".join(differs)}], lambda x: x IS NOT NULL) AS differ
-        FROM n JOIN read_parquet(?::VARCHAR[]) k
+        FROM n JOIN read_parquet(?::VARCHAR[], union_by_name = true) k
           ON n.record_id = k.record_id AND n.version = k.version
     )
     SELECT row_number, 'record_id', 'version_conflict',

@@ -54,10 +54,23 @@ class PurgeSummary:
 
 
 def purge(
-    bureau, as_of: date, *, dry_run: bool = False, progress: Progress | None = None
+    bureau,
+    as_of: date,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    today: date | None = None,
 ) -> PurgeSummary:
     """Delete every record whose newest version's retention ended on or before `as_of`
-    (all versions of it). With `dry_run`, count what would go and change nothing."""
+    (all versions of it). With `dry_run`, count what would go and change nothing. A date
+    after `today` (default: the calendar's) is refused unless it is a dry run: it would
+    delete records still within their retention, for good."""
+    today = today or date.today()
+    if as_of > today and not dry_run:
+        raise ValueError(
+            f"--as-of {as_of.isoformat()} is after today ({today.isoformat()}): a purge "
+            "deletes for good, so it only runs up to today (a --dry-run may look ahead)"
+        )
     progress = progress or no_progress
     started = time.perf_counter()
     summary = PurgeSummary(as_of=as_of, dry_run=dry_run)
@@ -75,7 +88,7 @@ def purge(
                 WITH r AS (
                     SELECT furnisher_id, record_id, version, record_type,
                            {expiry_sql()} AS ends
-                    FROM read_parquet(?::VARCHAR[])
+                    FROM read_parquet(?::VARCHAR[], union_by_name = true)
                 ), newest AS (
                     SELECT furnisher_id, record_id, arg_max(ends, version) AS ends,
                            arg_max(record_type, version) AS record_type
@@ -92,7 +105,8 @@ def purge(
             summary.records = sum(summary.records_by_type.values())
             affected = con.execute(
                 """
-                SELECT r.filename, count(*) FROM read_parquet(?::VARCHAR[], filename = true) r
+                SELECT r.filename, count(*)
+                FROM read_parquet(?::VARCHAR[], filename = true, union_by_name = true) r
                 SEMI JOIN expired e
                   ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
                 GROUP BY ALL ORDER BY 1
@@ -129,8 +143,15 @@ def purge(
 
 
 def _as_stored(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """`table` with exactly the lake's record schema (its columns, order and types)."""
-    return table.select(schema.names).cast(schema)
+    """`table` with exactly the lake's record schema (its columns, order and types); a file
+    written before the catalogue gained a column comes back with that column empty."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _record(bureau, summary: PurgeSummary, files: list[str]) -> None:

@@ -140,11 +140,13 @@ class Lake:
 
 
 def read_records(con, lake: Lake):
-    """An Ibis table over every accepted record (empty-safe: raises if the lake is empty)."""
+    """An Ibis table over every accepted record (empty-safe: raises if the lake is empty).
+    Columns are matched by name, so files written before the catalogue gained a column (a
+    record type added since) read with that column empty."""
     files = lake.record_files()
     if not files:
         raise FileNotFoundError(f"the lake at {lake.root} holds no records yet: run ingest first")
-    return con.read_parquet([str(p) for p in files], table_name="records")
+    return con.read_parquet([str(p) for p in files], table_name="records", union_by_name=True)
 
 
 def read_links(con, lake: Lake):
