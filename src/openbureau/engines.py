@@ -91,8 +91,13 @@ def frame_table(con, frame: pd.DataFrame, *, text_columns: list[str] = ()) -> ir
                 kind = T.LongType()
             elif pd.api.types.is_bool_dtype(dtype):
                 kind = T.BooleanType()
-            else:
+            elif pd.api.types.is_float_dtype(dtype):
                 kind = T.DoubleType()
+            else:
+                raise ValueError(
+                    f"column {column!r} ({dtype}) has no Spark type here: pass it as text "
+                    "(text_columns) or as numbers"
+                )
             fields.append(T.StructField(str(column), kind, nullable=True))
         session = con._session
         session.createDataFrame(data, schema=T.StructType(fields)).createOrReplaceTempView(name)

@@ -166,3 +166,9 @@ def test_a_frame_reaches_spark_with_text_as_strings_and_missing_as_null(spark):
     assert back["empty"] == [None, None, None]
     assert back["codes"] == ["1", "2", None]
     assert back["number"][0] == 1.5 and back["number"][2] == 3.0
+
+
+def test_a_column_spark_would_get_wrong_is_refused_by_name(spark):
+    frame = pd.DataFrame({"when": pd.to_datetime(["2025-01-01", "2025-02-01"])})
+    with pytest.raises(ValueError, match="column 'when' .* has no Spark type here"):
+        frame_table(spark, frame)
