@@ -18,9 +18,10 @@ from __future__ import annotations
 import fcntl
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -75,7 +76,7 @@ def purge(
     started = time.perf_counter()
     summary = PurgeSummary(as_of=as_of, dry_run=dry_run)
     lake = bureau.lake
-    with _purge_lock(lake.root) if not dry_run else _no_lock():
+    with _purge_lock(lake.root) if not dry_run else nullcontext():
         files = lake.record_files()
         if not files:
             return summary
@@ -128,7 +129,7 @@ def purge(
                     """,
                     params=[name],
                 ).to_arrow_table()
-                path = next(p for p in files if str(p) == name)
+                path = Path(name)
                 if kept.num_rows == 0:
                     path.unlink()
                     summary.files_removed += 1
@@ -163,7 +164,7 @@ def _record(bureau, summary: PurgeSummary, files: list[str]) -> None:
         "records": summary.records,
         "rows": summary.rows,
         "records_by_type": summary.records_by_type,
-        "files": [str(_relative(f, root)) for f in files],
+        "files": [str(Path(f).relative_to(root)) for f in files],
     }
     with bureau.ledger.begin() as conn:
         conn.execute(
@@ -179,13 +180,6 @@ def _record(bureau, summary: PurgeSummary, files: list[str]) -> None:
         )
 
 
-def _relative(name: str, root) -> str:
-    try:
-        return str(type(root)(name).relative_to(root))
-    except ValueError:
-        return name
-
-
 @contextmanager
 def _purge_lock(root) -> Iterator[None]:
     """One purge at a time on a lake (a second waits for the first)."""
@@ -196,8 +190,3 @@ def _purge_lock(root) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextmanager
-def _no_lock() -> Iterator[None]:
-    yield
