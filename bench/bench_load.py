@@ -107,6 +107,30 @@ def seed_ledger(settings, n: int) -> dict[str, str]:
     return keys
 
 
+def existing_home(settings, role: str) -> tuple[list[str], str]:
+    """The scored subjects of an existing bureau, and a new key of `role` for the benchmark's
+    party of that role (registered if the bureau does not have it yet)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from openbureau.access.service import add_party, create_key  # noqa: PLC0415
+    from openbureau.bootstrap import build_bureau  # noqa: PLC0415
+    from openbureau.storage.ledger import parties, scores  # noqa: PLC0415
+
+    bureau = build_bureau(settings)
+    now = datetime.now(UTC)
+    party, kind = PARTIES[role]
+    with bureau.ledger.connect() as conn:
+        ids = sorted(set(conn.execute(select(scores.c.subject_id)).scalars()))
+        known = conn.execute(select(parties.c.party_id).where(parties.c.party_id == party)).first()
+    if not known:
+        add_party(bureau.ledger, party, kind, f"{party} (benchmark)", actor="bench", now=now)
+    key = create_key(bureau.ledger, party, role, actor="bench", now=now).text
+    bureau.ledger.dispose()
+    if not ids:
+        raise SystemExit(f"{settings.home} has no scored subjects: run the pipeline first")
+    return ids, key
+
+
 def with_key(headers: list[str], key: str) -> list[str]:
     """The request headers with `{key}` filled in, plus the key as a bearer token unless an
     Authorization header is given."""
@@ -157,7 +181,7 @@ def load(url: str, args, seconds: float, subjects: int | None) -> dict:
         "path": args.path if subjects else "/bare",
         "body": args.body if subjects else None,
         "headers": args.header if subjects else [],
-        "subjects": [subject_id(i) for i in range(subjects)] if subjects else ["-"],
+        "subjects": args.subject_ids if subjects else ["-"],
     }
     out = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("loadgen.py"))],
@@ -195,7 +219,7 @@ def soak(url: str, args, pid: int) -> dict:
         "path": args.path,
         "body": args.body,
         "headers": args.header,
-        "subjects": [subject_id(i) for i in range(args.subjects)],
+        "subjects": args.subject_ids,
     }
     assert spec_proc.stdin is not None
     spec_proc.stdin.write(json.dumps(spec))
@@ -232,6 +256,13 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=1, help="server processes, both apps")
     parser.add_argument("--ledger-url", default=None, help="default: SQLite in a temp home")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="an existing bureau home (e.g. `openbureau demo --no-serve --home DIR`) to serve "
+        "instead of a seeded ledger: its scored subjects, with their records in its lake",
+    )
     parser.add_argument("--method", default="GET")
     parser.add_argument("--path", default="/v1/subjects/{subject}/score")
     parser.add_argument("--body", default=None)
@@ -248,10 +279,18 @@ def main() -> None:
     from openbureau.config import Settings  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        settings = Settings(home=home, ledger_url=args.ledger_url, environment="test")
         role = args.role or ("inquirer" if args.path.startswith("/v1/inquiries") else "operator")
-        args.header = with_key(args.header, seed_ledger(settings, args.subjects)[role])
+        if args.home:
+            home = args.home
+            settings = Settings(home=home, ledger_url=args.ledger_url, environment="test")
+            args.subject_ids, key = existing_home(settings, role)
+            args.subjects = len(args.subject_ids)
+        else:
+            home = Path(tmp) / "home"
+            settings = Settings(home=home, ledger_url=args.ledger_url, environment="test")
+            args.subject_ids = [subject_id(i) for i in range(args.subjects)]
+            key = seed_ledger(settings, args.subjects)[role]
+        args.header = with_key(args.header, key)
         env = {
             **os.environ,
             "OPENBUREAU_ENVIRONMENT": "test",
@@ -339,6 +378,8 @@ def write_benchmarks(s: dict, args) -> None:
         ]
     begin, end = f"<!-- {args.section}:begin -->", f"<!-- {args.section}:end -->"
     cmd = shlex.join(a for a in sys.argv[1:] if a != "--write")
+    if args.home:  # a temporary folder means nothing to a reader
+        cmd = cmd.replace(shlex.quote(str(args.home)), "DEMO_HOME")
     role = args.role or ("inquirer" if args.path.startswith("/v1/inquiries") else "operator")
     each = (
         "each inquiry recorded with its notice to the subject and its audit entry in one "
@@ -356,7 +397,13 @@ def write_benchmarks(s: dict, args) -> None:
             f"{args.method} `{args.path}` with an {role} API key on {args.workers} uvicorn "
             "process(es) (uvloop, httptools, access log on, hardening on) over a "
             f"{'PostgreSQL' if args.ledger_url else 'SQLite'} ledger of {args.subjects:,} "
-            f"scored subjects, {each}; against a bare FastAPI "
+            + (
+                "scored subjects (the demo's bureau: each answer built from the subject's "
+                "records in the lake, through its serving runs)"
+                if args.home
+                else "scored subjects (seeded: no records in the lake)"
+            )
+            + f", {each}; against a bare FastAPI "
             f"`async` JSON endpoint served the same way; {args.connections} keep-alive "
             f"connections; medians of {args.rounds} alternating rounds of "
             f"{args.seconds:.0f} s.",

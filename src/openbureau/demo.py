@@ -6,6 +6,7 @@ import csv
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ def run_demo(
     from openbureau.ingest.parallel import FurnisherFiles, ingest_many
     from openbureau.ingest.service import add_furnisher
     from openbureau.scoring.service import score_population
+    from openbureau.storage import serving
     from openbureau.synth.service import generate_population
 
     fresh_home(settings.home)
@@ -85,6 +87,13 @@ def run_demo(
         rejected_rows = sum(r["rows_rejected"] for r in receipts)
         seconds["ingest"] = time.perf_counter() - t
 
+        # the serving runs (for reports) are written alongside resolve and score: DuckDB
+        # works outside the GIL, and those stages leave a core idle for part of their time
+        compaction = ThreadPoolExecutor(max_workers=1)
+        copying = compaction.submit(
+            serving.compact, bureau.lake, workers=min(2, os.cpu_count() or 1)
+        )
+
         t = time.perf_counter()
         resolved = resolve(bureau, progress=report)
         seconds["resolve"] = time.perf_counter() - t
@@ -93,6 +102,11 @@ def run_demo(
         t = time.perf_counter()
         scored = score_population(bureau, as_of, progress=report)
         seconds["score"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        copied = copying.result()
+        compaction.shutdown()
+        seconds["serving runs (after score)"] = time.perf_counter() - t
 
     examples = pick_examples(bureau, as_of)
     operator_key = _demo_operator_key(bureau)
@@ -104,7 +118,8 @@ def run_demo(
     console.print(
         "stage seconds: "
         + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
-        + f"; pipeline total {sum(seconds.values()):.1f}"
+        + f"; pipeline total {sum(seconds.values()):.1f} (the serving runs took "
+        f"{copied.seconds:.1f} s alongside resolve and score)"
     )
     return DemoResult(examples=examples, seconds=seconds, as_of=as_of, operator_key=operator_key)
 

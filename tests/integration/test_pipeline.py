@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -175,3 +176,27 @@ def test_no_raw_national_id_reaches_the_lake_or_ledger(pipeline):
     blobs = [p.read_bytes() for p in others]
     for raw in raws:
         assert not any(raw.encode() in b for b in blobs), "a raw national id was stored"
+
+
+def test_ingest_leaves_serving_runs_that_reports_read_as_they_would_every_file(pipeline):
+    from openbureau.reports.reads import subject_identity_keys, subject_records
+    from openbureau.storage import serving
+
+    bureau = build_bureau(Settings(home=pipeline["home"]))
+    current = serving.plan(bureau.lake)
+    assert current is not None and current.delta == () and current.runs
+    links = pq.read_table(bureau.lake.links_path, columns=["subject_id"]).column(0).to_pylist()
+    assert links == sorted(links)  # sorted by subject: one row group a report
+    subjects = sorted(set(links))[::97]
+    via_runs = {s: subject_records(bureau.lake, subject_identity_keys(bureau.lake, s),
+                                   pipeline["as_of"]) for s in subjects}  # fmt: skip
+    manifest = serving.manifest_path(bureau.lake)
+    manifest.rename(manifest.with_suffix(".aside"))
+    try:
+        assert serving.plan(bureau.lake) is None
+        for s in subjects:
+            keys = subject_identity_keys(bureau.lake, s)
+            assert via_runs[s] == subject_records(bureau.lake, keys, pipeline["as_of"])
+    finally:
+        manifest.with_suffix(".aside").rename(manifest)
+    assert sum(len(v) for v in via_runs.values()) > len(subjects)  # real files, not empty

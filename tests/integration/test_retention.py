@@ -261,3 +261,20 @@ def test_a_purge_never_looks_past_today(lake):
     r = CliRunner().invoke(cli, ["purge", "--as-of", "2999-01-01", "--home", home])
     assert r.exit_code == 2 and "is after today" in r.output
     assert _hashes(lake) == before
+
+
+def test_no_serving_copy_outlives_a_purged_record(lake):
+    from openbureau.storage import serving
+
+    serving.compact(lake.lake)
+    copied = pa.concat_tables(
+        [pq.read_table(p) for p in serving.serving_dir(lake.lake).glob("run-*.parquet")]
+    )
+    assert "old-2016-03" in copied.column("record_id").to_pylist()
+    summary = purge(lake, AS_OF)
+    assert summary.serving["mode"] == "full" and summary.serving["runs"] == 1
+    runs = list(serving.serving_dir(lake.lake).glob("run-*.parquet"))
+    assert len(runs) == 1
+    left = set(pq.read_table(runs[0]).column("record_id").to_pylist())
+    assert left == {r["record_id"] for r in _stored(lake)}
+    assert serving.plan(lake.lake).delta == ()

@@ -15,6 +15,7 @@ from openbureau.reports.rules import (
     format_month,
     grid_months,
     is_visible,
+    latest_versions,
     record_expires_on,
     record_status,
     summarise_invoices,
@@ -250,3 +251,38 @@ def test_summarise_invoices_counts_on_as_of():
     s = summarise_invoices(rows, as_of)
     assert (s.count, s.paid_on_time, s.paid_late, s.overdue, s.not_yet_due) == (5, 1, 1, 2, 1)
     assert s.overdue_by_currency == {"CNY": 550}
+
+
+def _v(record, key, version, day, batch="b1", row=None, furnisher="f1"):
+    return {
+        "furnisher_id": furnisher, "record_id": record, "identity_key": key,
+        "version": version, "reported_on": date(2025, 1, day), "batch_id": batch,
+        "row_number": row if row is not None else day, "record_type": "credit_account",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rows", "keys", "as_of_day", "want"),
+    [
+        # the highest version wins, whatever the order given
+        ([_v("a", "k", 2, 5), _v("a", "k", 1, 3)], ["k"], 31, [("a", 2)]),
+        # not yet reported on as_of: the earlier version
+        ([_v("a", "k", 1, 3), _v("a", "k", 2, 5)], ["k"], 4, [("a", 1)]),
+        # a missing version counts as 1: a version 2 beats it; on a tie the later report
+        ([_v("a", "k", None, 3), _v("a", "k", 2, 2, row=9)], ["k"], 31, [("a", 2)]),
+        ([_v("a", "k", None, 3), _v("a", "k", 1, 4, batch="b2")], ["k"], 31, [("a", 1)]),
+        # moved to another identity by its latest version: out of this file, into that one
+        ([_v("a", "k", 1, 3), _v("a", "j", 2, 5)], ["k"], 31, []),
+        ([_v("a", "k", 1, 3), _v("a", "j", 2, 5)], ["j"], 31, [("a", 2)]),
+        # ... but before it moved, still here
+        ([_v("a", "k", 1, 3), _v("a", "j", 2, 5)], ["k"], 4, [("a", 1)]),
+        # the same id from two furnishers is two records; the same row twice counts once
+        ([_v("a", "k", 1, 3), _v("a", "k", 1, 4, furnisher="f2"), _v("a", "k", 1, 3)],
+         ["k"], 31, [("a", 1), ("a", 1)]),
+        ([], ["k"], 31, []),
+    ],
+)  # fmt: skip
+def test_latest_versions(rows, keys, as_of_day, want):
+    got = latest_versions(rows, keys, date(2025, 1, as_of_day))
+    assert [(r["record_id"], r["version"]) for r in got] == want
+    assert [r["reported_on"] for r in got] == sorted((r["reported_on"] for r in got), reverse=True)

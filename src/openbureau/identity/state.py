@@ -19,6 +19,8 @@ from openbureau.identity.linker import LINKAGE_COLUMNS
 from openbureau.storage.lake import LINKS_SCHEMA, Lake
 
 RESOLVED_KEY = b"openbureau.resolved_files"
+#: Rows per row group of the links file (reports read one subject's keys by row group).
+LINKS_ROW_GROUP_ROWS = 8192
 DISPLAY_COLUMNS = ["given_name", "family_name", "org_name", "national_id_masked", "n_records"]
 STATE_COLUMNS = (
     [f.name for f in LINKS_SCHEMA]
@@ -73,8 +75,10 @@ def stage_state(lake: Lake, frame: pd.DataFrame, resolved: set[str], tag: str) -
     # missing values (None, NaN, NA) all become nulls
     table = pa.Table.from_pandas(frame[STATE_COLUMNS], schema=schema, preserve_index=False)
     table = table.replace_schema_metadata({RESOLVED_KEY: json.dumps(sorted(resolved)).encode()})
+    # sorted by subject, in small row groups: a report reads one subject's keys from one group
+    table = table.sort_by([("subject_id", "ascending"), ("identity_key", "ascending")])
     staged = lake.links_path.with_name(f".links.staged-{tag}.parquet")
-    lake.write_table_atomic(table, staged)
+    lake.write_table_atomic(table, staged, row_group_size=LINKS_ROW_GROUP_ROWS)
     return staged
 
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import duckdb
-import pyarrow.parquet as pq
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, bindparam, or_, select
 
-from openbureau.storage.lake import Lake
+from openbureau.reports.rules import latest_versions
+from openbureau.storage import serving
+from openbureau.storage.lake import Lake, lake_query, record_schema
 from openbureau.storage.ledger import furnishers, inquiries, models, parties, scores, subjects
+from openbureau.storage.lookup import read_matching
 
 #: Hops followed through `subjects.merged_into` before giving up (guards against a cycle).
 MAX_MERGE_HOPS = 16
@@ -112,47 +115,60 @@ def latest_score_row(conn: Connection, subject_id: str, as_of: date | None) -> d
 
 
 def subject_identity_keys(lake: Lake, subject_id: str) -> list[str]:
+    """The identity keys linked to `subject_id` (the links file is sorted by subject, so
+    this reads one row group of it)."""
     if not lake.links_path.exists():
         return []
-    table = pq.read_table(
-        lake.links_path, columns=["identity_key"], filters=[("subject_id", "=", subject_id)]
+    table = read_matching(
+        lake.links_path, "subject_id", [subject_id], ["subject_id", "identity_key"]
     )
     return sorted(set(table.column("identity_key").to_pylist()))
 
 
-# The latest version of a record is chosen among *all* its versions known on as_of, whoever
-# they are linked to: a correction that moves a record to another identity removes it here.
-_RECORDS_SQL = """
+# The rows a report chooses from: every version, reported by as_of, of every record with a
+# version linked to one of the keys (reports/rules.py: latest_versions then chooses).
+_TOUCHED_SQL = """
 WITH recs AS (
     SELECT * EXCLUDE (national_id_token)
-    FROM read_parquet($files, union_by_name = true)
+    FROM read_parquet($files, union_by_name = true, hive_partitioning = false)
     WHERE reported_on <= $as_of
-),
-mine AS (
-    SELECT DISTINCT furnisher_id, record_id FROM recs
-    WHERE identity_key IN (SELECT unnest($keys))
-),
-latest AS (
-    SELECT recs.* FROM recs JOIN mine USING (furnisher_id, record_id)
-    QUALIFY row_number() OVER (
-        PARTITION BY recs.furnisher_id, recs.record_id
-        ORDER BY coalesce(recs.version, 1) DESC, recs.reported_on DESC, recs.batch_id DESC
-    ) = 1
 )
-SELECT * FROM latest
-WHERE identity_key IN (SELECT unnest($keys))
-ORDER BY reported_on DESC, furnisher_id, record_type, record_id
+SELECT recs.* FROM recs
+SEMI JOIN (SELECT furnisher_id, record_id FROM recs WHERE identity_key IN (SELECT unnest($keys)))
+    mine USING (furnisher_id, record_id)
 """
 
 
 def subject_records(lake: Lake, keys: list[str], as_of: date) -> list[dict[str, Any]]:
-    """The latest version, as known on `as_of`, of every record linked to one of `keys`.
-    The national-id token column is never read."""
-    files = [str(p) for p in lake.record_files()]
-    if not files or not keys:
+    """The latest version, as known on `as_of`, of every record linked to one of `keys`
+    (`rules.latest_versions`). The national-id token column is never read.
+
+    The rows come from the lake's serving runs when they are up to date (a few row groups,
+    storage/serving.py), else from every record file."""
+    if not keys:
         return []
-    # An in-memory DuckDB used as a query engine over the lake's files; it holds no state.
-    with duckdb.connect() as con:
-        cur = con.execute(_RECORDS_SQL, {"files": files, "keys": keys, "as_of": as_of})
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    candidates = serving.candidate_rows(lake, keys)
+    if candidates is None:
+        files = [str(p) for p in lake.record_files()]
+        if not files:
+            return []
+        # the process's in-memory DuckDB as a query engine over the lake's files
+        with lake_query() as con:
+            candidates = con.sql(
+                _TOUCHED_SQL, params={"files": files, "keys": keys, "as_of": as_of}
+            ).to_arrow_table()
+    table = _as_lake_rows(candidates)
+    table = table.filter(pc.less_equal(table["reported_on"], pa.scalar(as_of, pa.date32())))
+    return latest_versions(table.to_pylist(), keys, as_of)
+
+
+def _as_lake_rows(table: pa.Table) -> pa.Table:
+    """`table` with every column of the lake's schema (bar the national-id token), in its
+    order and types: a column no row read has is there, empty, as a full read would have it."""
+    schema = [f for f in record_schema() if f.name != "national_id_token"]
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]  # fmt: skip
+    return pa.Table.from_arrays(columns, schema=pa.schema(schema))

@@ -148,6 +148,47 @@ def worst_bucket(cells: Iterable[GridCell]) -> str:
     return max((c.bucket for c in cells), key=order.index, default="no_data")
 
 
+def latest_versions(
+    rows: Iterable[Mapping[str, Any]], keys: Iterable[str], as_of: date
+) -> list[dict[str, Any]]:
+    """Of the lake rows given, the latest version known on `as_of` of every record linked
+    to one of `keys`, newest report first.
+
+    A record is the subject's when any version reported by `as_of` carries one of its keys;
+    its latest version is then chosen among *all* its versions reported by then (highest
+    `version`, a missing one counting as 1, then the latest report, then the latest batch),
+    and kept only if that version still carries one of the keys: a correction that moved
+    the record to another identity takes it out of this file. The same row given twice (by
+    `batch_id` and `row_number`) counts once."""
+    wanted = set(keys)
+    seen: set[tuple] = set()
+    by_record: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    mine: set[tuple[str, str]] = set()
+    for row in rows:
+        if row["reported_on"] is None or row["reported_on"] > as_of:
+            continue
+        row_id = (row["batch_id"], row["row_number"])
+        if row_id in seen:
+            continue
+        seen.add(row_id)
+        record = (row["furnisher_id"], row["record_id"])
+        by_record.setdefault(record, []).append(row)
+        if row["identity_key"] in wanted:
+            mine.add(record)
+    chosen = []
+    for record in mine:
+        latest = max(
+            by_record[record],
+            key=lambda r: (r["version"] if r["version"] is not None else 1, r["reported_on"],
+                           r["batch_id"]),
+        )  # fmt: skip
+        if latest["identity_key"] in wanted:
+            chosen.append(dict(latest))
+    chosen.sort(key=lambda r: (r["furnisher_id"], r["record_type"], r["record_id"]))
+    chosen.sort(key=lambda r: r["reported_on"], reverse=True)
+    return chosen
+
+
 def retention_start(record_type: str, values: Mapping[str, Any]) -> date:
     """The date that starts a record's retention clock (its type's field, else reported_on)."""
     field = RECORD_TYPES[record_type].retention_from

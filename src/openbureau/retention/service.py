@@ -9,16 +9,16 @@ versions go together, so no older version can resurface.
 Order of work, so that an interruption loses nothing and hides nothing: the audit entry and
 the run row are committed first (what is about to be deleted, by record type), then each
 affected records file is rewritten without the expired rows (atomically: a temporary file,
-then a rename), or removed when nothing in it is left. A purge that stops half way is
-finished by running it again, which finds only what is still there.
+then a rename), or removed when nothing in it is left. The serving runs (copies of the
+records for fast reports, storage/serving.py) are deleted before the first file changes and
+rebuilt at the end. A purge that stops half way is finished by running it again, which finds
+only what is still there.
 """
 
 from __future__ import annotations
 
-import fcntl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from sqlalchemy import insert
 from openbureau.audit import service as audit
 from openbureau.progress import Progress, no_progress
 from openbureau.retention.rules import expiry_sql
+from openbureau.storage import serving
 from openbureau.storage.lake import record_schema
 from openbureau.storage.ledger import runs
 
@@ -46,6 +47,7 @@ class PurgeSummary:
     records_by_type: dict[str, int] = field(default_factory=dict)
     files_rewritten: int = 0
     files_removed: int = 0
+    serving: dict | None = None  # the serving runs rebuilt afterwards (storage/serving.py)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -76,7 +78,7 @@ def purge(
     started = time.perf_counter()
     summary = PurgeSummary(as_of=as_of, dry_run=dry_run)
     lake = bureau.lake
-    with _purge_lock(lake.root) if not dry_run else nullcontext():
+    with lake.maintenance_lock() if not dry_run else nullcontext():
         files = lake.record_files()
         if not files:
             return summary
@@ -119,6 +121,9 @@ def purge(
                 summary.seconds = round(time.perf_counter() - started, 3)
                 return summary
             _record(bureau, summary, [name for name, _ in affected])
+            # the serving runs copy every record: they go before any file changes, so no
+            # copy of a purged record is left behind (rebuilt below, after the lock)
+            serving.drop(lake)
             schema = record_schema()
             for i, (name, _) in enumerate(affected):
                 progress("purge files", i, len(affected))
@@ -139,6 +144,8 @@ def purge(
             progress("purge files", len(affected), len(affected))
         finally:
             con.close()
+    if not dry_run and summary.rows:
+        summary.serving = serving.compact(lake, full=True, progress=progress).to_dict()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
@@ -178,15 +185,3 @@ def _record(bureau, summary: PurgeSummary, files: list[str]) -> None:
             payload=details,
             occurred_at=now,
         )
-
-
-@contextmanager
-def _purge_lock(root) -> Iterator[None]:
-    """One purge at a time on a lake (a second waits for the first)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".purge.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -11,7 +11,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-import duckdb
 import ibis
 import pyarrow as pa
 
@@ -19,7 +18,7 @@ from openbureau.bootstrap import Bureau
 from openbureau.features.jobs import build_features
 from openbureau.scoring.artefact import published_card, read_published
 from openbureau.scoring.rules import Improvement, final_score, what_would_raise
-from openbureau.storage.lake import record_schema
+from openbureau.storage.lake import lake_query, record_schema
 
 
 def _schema() -> pa.Schema:
@@ -46,8 +45,8 @@ def subject_features(subject_id: str, rows: list[dict[str, Any]], as_of: date) -
     )
     keys = sorted({row["identity_key"] for row in rows})
     subject_links = pa.table({"identity_key": keys, "subject_id": [subject_id] * len(keys)})
-    # An in-memory DuckDB used as a query engine over two small Arrow tables; it holds no state.
-    with duckdb.connect() as con:
+    # the process's in-memory DuckDB as a query engine over two small Arrow tables
+    with lake_query() as con:
         con.register("subject_records", subject_records)
         con.register("subject_links", subject_links)
         cur = con.execute(_features_sql(as_of))

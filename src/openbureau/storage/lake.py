@@ -4,16 +4,24 @@ Layout under `<home>/lake/`:
 
     records/furnisher=<id>/<batch_id>.parquet  one file per accepted batch (`record_schema()`)
     quarantine/<batch_id>.csv                  rejected rows: row, column, rule, message
-    links/links.parquet                        identity_key -> subject_id (from `resolve`)
+    links/links.parquet                        identity_key -> subject_id (from `resolve`),
+                                               sorted by subject_id
+    serving/                                   the records again, sorted by identity key, for
+                                               reports (storage/serving.py)
 
 A file appears only once complete (written to a temporary name, then renamed)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -131,12 +139,47 @@ class Lake:
     def has_records(self) -> bool:
         return bool(self.record_files())
 
-    def write_table_atomic(self, table: pa.Table, path: Path) -> None:
+    @contextmanager
+    def maintenance_lock(self) -> Iterator[None]:
+        """Held by the work that rewrites or copies files already in the lake (purge, the
+        serving runs' compaction): one at a time, a second waits for the first. Ingest only
+        adds files, so it does not take it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".maintenance.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def write_table_atomic(
+        self, table: pa.Table, path: Path, row_group_size: int | None = None
+    ) -> None:
         """Write Parquet to `path` so that readers see the whole file or none."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
         os.replace(tmp, path)
+
+
+_shared: tuple[int, duckdb.DuckDBPyConnection] | None = None
+_shared_lock = threading.Lock()
+
+
+@contextmanager
+def lake_query() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on this process's one in-memory DuckDB, for short reads of the lake (a
+    report's records): opening a database costs about 14 ms, a cursor about 0.3 ms. What a
+    caller registers on its cursor is its own and goes with it. A forked child opens its own."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid():
+            _shared = (os.getpid(), duckdb.connect())
+        cursor = _shared[1].cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 def read_records(con, lake: Lake):

@@ -1,0 +1,408 @@
+"""The lake's serving runs: copies of the records sorted by identity key, so that a report
+reads one subject's records from a few row groups instead of opening every batch file.
+
+Layout under `<home>/lake/serving/`:
+
+    manifest.json          the runs, and for each the record files it covers (size, mtime)
+    run-<id>.parquet       rows sorted by `cluster_key`, small row groups
+
+A run covers a set of record files. It holds every row of those files (the national-id
+token left out, as in every report read), once per identity key that any version of the
+row's record carries (`cluster_key`): a record whose correction moved it to another
+identity is found from either. When a record already in an older run gets a new version,
+the new run carries the older versions too, so the newest run holding a record holds all of
+it.
+
+The runs are a derived copy, never the truth:
+- a record file not covered by any run (ingested since the last compaction) is read whole;
+- if a covered file has changed or gone (a purge), the runs are not used at all until they
+  are rebuilt: reports then read every file, slower but right;
+- `compact` (after ingest, resolve and purge, and `openbureau compact`) brings them up to
+  date; a purge deletes them before it touches a file, so no copy outlives a purged record.
+
+`candidate_rows` returns rows that include every version of every record with a version
+linked to the keys asked for (and possibly other rows, and the same row twice): the report's
+query then chooses exactly as it would over the whole lake. tests/integration/test_serving.py
+holds the two equal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import uuid4
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from openbureau.progress import Progress, no_progress
+from openbureau.storage.lake import Lake, lake_query
+from openbureau.storage.lookup import read_matching
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FORMAT = 1
+#: A compaction that would leave more runs than this merges them all into one.
+MAX_RUNS = 8
+#: Runs written at once by a compaction (one thread each; DuckDB works outside the GIL).
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+#: Rows per row group of a run: a subject's rows sit in one or two groups of this size.
+ROW_GROUP_ROWS = 2048
+CLUSTER_KEY = "cluster_key"
+#: One row of the lake: its batch and its row in the furnisher's file.
+ROW_ID = ("batch_id", "row_number")
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    path: str  # relative to the lake root
+    files: dict[str, tuple[int, int]]  # record file (relative) -> (size, mtime_ns)
+    rows: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to read for a report: the runs (newest last) and the files no run covers."""
+
+    runs: tuple[Path, ...]
+    delta: tuple[Path, ...]
+
+
+@dataclass
+class CompactSummary:
+    mode: str = "none"  # none, incremental or full
+    files: int = 0
+    rows: int = 0
+    runs: int = 0
+    seconds: float = 0.0
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "mode": self.mode,
+            "files": self.files,
+            "rows": self.rows,
+            "runs": self.runs,
+            "seconds": self.seconds,
+            "reason": self.reason,
+        }
+
+
+def serving_dir(lake: Lake) -> Path:
+    return lake.root / "serving"
+
+
+def manifest_path(lake: Lake) -> Path:
+    return serving_dir(lake) / "manifest.json"
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _relative(lake: Lake, path: Path) -> str:
+    return str(path.relative_to(lake.root))
+
+
+def read_manifest(lake: Lake) -> list[Run] | None:
+    """The runs, oldest first; None when there is no manifest (never compacted, or dropped)."""
+    path = manifest_path(lake)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    if raw.get("format") != MANIFEST_FORMAT:
+        log.warning("serving manifest %s has format %r; ignoring it", path, raw.get("format"))
+        return None
+    return [
+        Run(r["run_id"], r["path"], {k: tuple(v) for k, v in r["files"].items()}, r["rows"])
+        for r in raw["runs"]
+    ]
+
+
+def _write_manifest(lake: Lake, runs: list[Run]) -> None:
+    path = manifest_path(lake)
+    body = {
+        "format": MANIFEST_FORMAT,
+        "runs": [
+            {"run_id": r.run_id, "path": r.path, "files": r.files, "rows": r.rows} for r in runs
+        ],
+    }
+    tmp = path.with_name(f".manifest.json.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(body, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _stale(lake: Lake, runs: list[Run], current: dict[str, Path]) -> str | None:
+    """Why the runs cannot be used with the lake as it is now, or None if they can."""
+    for run in runs:
+        if not (lake.root / run.path).exists():
+            return f"run {run.path} is missing"
+        for name, stat in run.files.items():
+            path = current.get(name)
+            if path is None:
+                return f"{name} is no longer in the lake"
+            if _stat(path) != stat:
+                return f"{name} has changed since it was copied"
+    return None
+
+
+def plan(lake: Lake) -> Plan | None:
+    """The runs and the uncovered files, or None when the runs cannot be used (missing or
+    stale): then every record file must be read."""
+    fingerprint = _fingerprint(lake)
+    cached = _plans.get(lake.root)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    runs = read_manifest(lake)
+    current = {_relative(lake, p): p for p in lake.record_files()}
+    result: Plan | None
+    if runs is None:
+        result = None
+    elif reason := _stale(lake, runs, current):
+        log.warning("serving runs not used (%s): run `openbureau compact`", reason)
+        result = None
+    else:
+        covered = {name for run in runs for name in run.files}
+        result = Plan(
+            runs=tuple(lake.root / run.path for run in runs),
+            delta=tuple(p for name, p in sorted(current.items()) if name not in covered),
+        )
+    _plans[lake.root] = (fingerprint, result)
+    return result
+
+
+#: Per lake root: (fingerprint, plan). A plan is re-made whenever the manifest or any
+#: records folder changes (adding, replacing or removing a file changes its folder's mtime).
+_plans: dict[Path, tuple[tuple, Plan | None]] = {}
+
+
+def _fingerprint(lake: Lake) -> tuple:
+    parts = []
+    for path in (manifest_path(lake), lake.records_dir):
+        try:
+            st = path.stat()
+            parts.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
+        except FileNotFoundError:
+            parts.append((str(path), None))
+    if lake.records_dir.exists():
+        with os.scandir(lake.records_dir) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir():
+                    st = entry.stat()
+                    parts.append((entry.name, st.st_mtime_ns, st.st_ino))
+    return tuple(parts)
+
+
+def candidate_rows(lake: Lake, keys: list[str]) -> pa.Table | None:
+    """Rows that hold every version of every record with a version linked to `keys` (the
+    national-id token never among them); None when the runs cannot be used."""
+    current = plan(lake)
+    if current is None:
+        return None
+    try:
+        parts = [
+            read_matching(run, CLUSTER_KEY, keys).drop_columns([CLUSTER_KEY])
+            for run in current.runs
+        ]
+    except FileNotFoundError:  # a full compaction replaced the runs just now
+        _plans.pop(lake.root, None)
+        return None
+    if current.delta:
+        parts.extend(_delta_rows(current, keys))
+    if not parts:
+        return None
+    return pa.concat_tables(parts, promote_options="permissive")
+
+
+def _delta_rows(current: Plan, keys: list[str]) -> list[pa.Table]:
+    """The uncovered files read whole, and for the records they hold under `keys`, every
+    version the runs hold (whatever key it is under): a correction that moved a record to
+    these keys after the last compaction."""
+    with lake_query() as con:
+        delta = con.sql(
+            "SELECT * EXCLUDE (national_id_token) "
+            "FROM read_parquet($files, union_by_name = true, hive_partitioning = false)",
+            params={"files": [str(p) for p in current.delta]},
+        ).to_arrow_table()
+        out = [delta]
+        mine = delta.filter(pc.is_in(delta["identity_key"], value_set=pa.array(keys)))
+        if mine.num_rows and current.runs:
+            con.register("mine", mine.select(["furnisher_id", "record_id"]))
+            older = con.sql(
+                f"SELECT * EXCLUDE ({CLUSTER_KEY}) "
+                "FROM read_parquet($runs, union_by_name = true) r "
+                "SEMI JOIN mine m ON r.furnisher_id = m.furnisher_id "
+                "AND r.record_id = m.record_id",
+                params={"runs": [str(p) for p in current.runs]},
+            ).to_arrow_table()
+            out.append(older)
+    return out
+
+
+def drop(lake: Lake) -> None:
+    """Remove every run and the manifest (reports read the files until the next compact)."""
+    folder = serving_dir(lake)
+    manifest = manifest_path(lake)
+    if manifest.exists():
+        manifest.unlink()
+    if folder.exists():
+        for path in folder.iterdir():
+            if path.is_file():
+                path.unlink()
+    _plans.pop(lake.root, None)
+
+
+def compact(
+    lake: Lake,
+    *,
+    full: bool = False,
+    workers: int = DEFAULT_WORKERS,
+    progress: Progress | None = None,
+) -> CompactSummary:
+    """Copy the record files no run covers into new runs (or, with `full`, when the runs are
+    stale, or when there would be more than MAX_RUNS, every file into new runs replacing the
+    rest). With `workers` > 1 the files are split by furnisher into that many runs, written
+    at once (a record never spans furnishers, so the runs stay independent). Takes the
+    lake's maintenance lock: one compaction or purge at a time."""
+    progress = progress or no_progress
+    started = time.perf_counter()
+    summary = CompactSummary()
+    with lake.maintenance_lock():
+        files = lake.record_files()
+        current = {_relative(lake, p): p for p in files}
+        runs = read_manifest(lake) or []
+        reason = "asked for" if full else None
+        if runs and not full and (stale := _stale(lake, runs, current)):
+            reason = stale
+        elif runs and not full and len(runs) + workers > MAX_RUNS:
+            reason = f"{len(runs)} runs"
+        if reason:
+            full, runs = True, []
+        covered = {name for run in runs for name in run.files}
+        new = [p for name, p in sorted(current.items()) if name not in covered]
+        if not new:
+            if full:  # nothing in the lake: no runs at all
+                drop(lake)
+            summary.runs = len(runs)
+            summary.seconds = round(time.perf_counter() - started, 3)
+            return summary
+        groups = _by_furnisher(new, workers)
+        progress("serving runs", 0, len(groups))
+        older = [lake.root / r.path for r in runs]
+        # DuckDB releases the GIL while it works: one thread per group of furnishers
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            made = list(pool.map(lambda files: _write_run(lake, files, older), groups))
+        kept = [*runs, *made]
+        _write_manifest(lake, kept)
+        _remove_unlisted(lake, kept)
+        _plans.pop(lake.root, None)
+        progress("serving runs", len(groups), len(groups))
+    summary.mode = "full" if full else "incremental"
+    summary.reason = reason or ""
+    summary.files = len(new)
+    summary.rows = sum(run.rows for run in made)
+    summary.runs = len(kept)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _by_furnisher(files: list[Path], groups: int) -> list[list[Path]]:
+    """`files` in at most `groups` lists, each furnisher's files in one list, the lists about
+    equal in bytes (the largest furnisher first into the lightest list)."""
+    by: dict[str, list[Path]] = {}
+    for path in files:
+        by.setdefault(path.parent.name, []).append(path)
+    sizes = {name: sum(p.stat().st_size for p in paths) for name, paths in by.items()}
+    bins: list[tuple[int, list[Path]]] = [(0, []) for _ in range(max(1, min(groups, len(by))))]
+    for name in sorted(by, key=lambda n: -sizes[n]):
+        i = min(range(len(bins)), key=lambda j: bins[j][0])
+        bins[i] = (bins[i][0] + sizes[name], bins[i][1] + by[name])
+    return [sorted(paths) for _, paths in bins if paths]
+
+
+def _write_run(lake: Lake, files: list[Path], older: list[Path]) -> Run:
+    """One run over `files`, carrying from `older` runs the versions of records `files` add
+    to. The files' sizes and times are taken before they are read."""
+    stats = {_relative(lake, p): _stat(p) for p in files}
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid4().hex[:6]}"
+    path = serving_dir(lake) / f"run-{run_id}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    source = (
+        f"SELECT * EXCLUDE (national_id_token) FROM read_parquet({_sql_list(files)}, "
+        "union_by_name = true, hive_partitioning = false)"
+    )
+    carried = ""
+    if older:
+        # versions already copied of records the new files add to; a row of an older run is
+        # there once per key of its record, hence the dedupe by row
+        carried = f"""
+        UNION ALL BY NAME
+        SELECT o.* EXCLUDE ({CLUSTER_KEY})
+        FROM read_parquet({_sql_list(older)}, union_by_name = true) o
+        SEMI JOIN new n ON o.furnisher_id = n.furnisher_id AND o.record_id = n.record_id
+        QUALIFY row_number() OVER (PARTITION BY {", ".join("o." + c for c in ROW_ID)}) = 1
+        """
+    spill = serving_dir(lake) / ".spill"
+    with duckdb.connect(config={"temp_directory": str(spill)}) as con:
+        con.execute("SET enable_progress_bar = false")
+        # a view, not a table: the files are streamed into the sort, which may spill to disk
+        con.execute(f"CREATE TEMP VIEW new AS {source}")
+        con.execute(
+            f"""
+            COPY (
+                WITH rows AS (SELECT * FROM new {carried}),
+                keys AS (
+                    SELECT DISTINCT furnisher_id, record_id, identity_key AS {CLUSTER_KEY}
+                    FROM rows
+                )
+                SELECT keys.{CLUSTER_KEY}, rows.*
+                FROM rows JOIN keys USING (furnisher_id, record_id)
+                ORDER BY keys.{CLUSTER_KEY}
+            ) TO {_sql_text(tmp)}
+            (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})
+            """
+        )
+        rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(tmp)]).fetchone()[0]
+    os.replace(tmp, path)
+    return Run(run_id, _relative(lake, path), stats, int(rows))
+
+
+def _sql_text(path: Path) -> str:
+    """`path` as a SQL string literal (COPY TO and a view take no parameters)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(_sql_text(p) for p in paths) + "]"
+
+
+def _remove_unlisted(lake: Lake, runs: list[Run]) -> None:
+    listed = {Path(r.path).name for r in runs} | {manifest_path(lake).name}
+    for path in serving_dir(lake).iterdir():
+        if path.is_file() and path.name not in listed:
+            path.unlink()
+        elif path.is_dir() and path.name == ".spill":
+            shutil.rmtree(path, ignore_errors=True)
+
+
+__all__ = [
+    "CompactSummary",
+    "Plan",
+    "Run",
+    "candidate_rows",
+    "compact",
+    "drop",
+    "plan",
+    "read_manifest",
+    "serving_dir",
+]

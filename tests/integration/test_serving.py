@@ -1,0 +1,310 @@
+"""The lake's serving runs (storage/serving.py) and the report read over them
+(reports/reads.py: subject_records): whatever the runs hold, however many there are, and
+whatever has been added or changed since, a report reads exactly what the reading of every
+record file with the query used before the runs existed gives."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from openbureau.cli import app as cli
+from openbureau.reports.reads import subject_records
+from openbureau.storage import serving
+from openbureau.storage.lake import Lake, record_schema
+from openbureau.storage.lookup import read_matching
+
+# The report's query over every record file, as it was before the serving runs: the
+# specification the runs are held to.
+REFERENCE_SQL = """
+WITH recs AS (
+    SELECT * EXCLUDE (national_id_token)
+    FROM read_parquet($files, union_by_name = true, hive_partitioning = false)
+    WHERE reported_on <= $as_of
+),
+mine AS (
+    SELECT DISTINCT furnisher_id, record_id FROM recs
+    WHERE identity_key IN (SELECT unnest($keys))
+),
+latest AS (
+    SELECT recs.* FROM recs JOIN mine USING (furnisher_id, record_id)
+    QUALIFY row_number() OVER (
+        PARTITION BY recs.furnisher_id, recs.record_id
+        ORDER BY coalesce(recs.version, 1) DESC, recs.reported_on DESC, recs.batch_id DESC
+    ) = 1
+)
+SELECT * FROM latest
+WHERE identity_key IN (SELECT unnest($keys))
+ORDER BY reported_on DESC, furnisher_id, record_type, record_id
+"""
+
+KEYS = [f"k{i}" for i in range(5)]
+DAY0 = date(2024, 1, 31)
+
+
+def reference(lake: Lake, keys: list[str], as_of: date) -> list[dict]:
+    files = [str(p) for p in lake.record_files()]
+    if not files:
+        return []
+    with duckdb.connect() as con:
+        cur = con.execute(REFERENCE_SQL, {"files": files, "keys": keys, "as_of": as_of})
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def write_batch(lake: Lake, furnisher: str, batch: str, rows: list[dict]) -> Path:
+    """A records file as ingest writes it (the lake's schema), rows given sparsely."""
+    schema = record_schema()
+    full = [
+        {
+            **{f.name: None for f in schema},
+            "furnisher_id": furnisher,
+            "batch_id": batch,
+            "row_number": i + 1,
+            "record_type": "credit_account",
+            "subject_kind": "person",
+            "national_id_token": "tok-" + row["identity_key"],  # never read by a report
+            **row,
+        }
+        for i, row in enumerate(rows)
+    ]
+    path = lake.batch_path(furnisher, batch)
+    lake.write_table_atomic(pa.Table.from_pylist(full, schema=schema), path)
+    return path
+
+
+def row(record_id: str, key: str, version: int | None, day: int, balance: int = 0) -> dict:
+    return {
+        "record_id": record_id,
+        "identity_key": key,
+        "version": version,
+        "reported_on": DAY0 + timedelta(days=day),
+        "balance": balance,
+        "currency": "CNY",
+    }
+
+
+def assert_same_as_reference(lake: Lake, as_ofs=None) -> None:
+    last = max((r for r in _all_days(lake)), default=DAY0)
+    for as_of in as_ofs or [DAY0 - timedelta(days=1), DAY0 + timedelta(days=3), last, date.max]:
+        for keys in [[k] for k in KEYS] + [KEYS[:2], KEYS[1:4], KEYS]:
+            got = subject_records(lake, sorted(keys), as_of)
+            want = reference(lake, sorted(keys), as_of)
+            assert got == want, (keys, as_of)
+
+
+def _all_days(lake: Lake):
+    for f in lake.record_files():
+        yield from pq.read_table(f, columns=["reported_on"]).column(0).to_pylist()
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return Lake(tmp_path / "lake")
+
+
+# --- a lake with corrections that move records between identities -------------------------
+
+
+def seed(lake: Lake) -> None:
+    write_batch(lake, "bank-01", "b1", [row("a", "k0", 1, 0, 100), row("b", "k1", 1, 0, 200),
+                                        row("c", "k0", None, 1, 300)])  # fmt: skip
+    write_batch(lake, "bank-01", "b2", [row("a", "k0", 2, 30, 110),  # a correction
+                                        row("b", "k2", 2, 30, 210),  # b moves k1 -> k2
+                                        row("d", "k1", 1, 30, 400)])  # fmt: skip
+    write_batch(lake, "util-01", "u1", [row("a", "k3", 1, 5, 9)])  # same id, other furnisher
+
+
+def test_with_one_run_a_report_reads_what_every_file_gives(lake):
+    seed(lake)
+    summary = serving.compact(lake, workers=1)
+    assert (summary.mode, summary.files, summary.runs) == ("incremental", 3, 1)
+    # each row once, and b's two versions once more each, under the key it does not carry
+    assert summary.rows == 7 + 2
+    assert serving.plan(lake).delta == ()
+    assert_same_as_reference(lake)
+    # b moved to k2: k1's file no longer has it, k2's does, from the day it moved
+    assert [r["record_id"] for r in subject_records(lake, ["k1"], date.max)] == ["d"]
+    moved = subject_records(lake, ["k2"], date.max)
+    assert [(r["record_id"], r["version"], r["balance"]) for r in moved] == [("b", 2, 210)]
+    assert "national_id_token" not in moved[0]
+
+
+def test_files_added_after_a_run_are_read_whole_until_the_next_compaction(lake):
+    seed(lake)
+    serving.compact(lake, workers=1)
+    # d moves from k1 to k4 and b comes back to k1, in files no run covers yet
+    write_batch(lake, "bank-01", "b3", [row("d", "k4", 2, 60, 410), row("b", "k1", 3, 60, 220)])
+    assert [p.name for p in serving.plan(lake).delta] == ["b3.parquet"]
+    assert_same_as_reference(lake)
+    summary = serving.compact(lake)
+    assert (summary.mode, summary.files, summary.runs) == ("incremental", 1, 2)
+    assert serving.plan(lake).delta == ()
+    assert_same_as_reference(lake)
+
+
+def test_a_changed_or_removed_file_stops_the_runs_until_they_are_rebuilt(lake, caplog):
+    seed(lake)
+    serving.compact(lake)
+    # as a purge does: b2 rewritten without a's correction
+    path = write_batch(lake, "bank-01", "b2", [row("b", "k2", 2, 30, 210)])
+    os.utime(path, ns=(1, 1))  # whatever the clock, size and time differ from the copy's
+    with caplog.at_level(logging.WARNING, logger="openbureau.storage.serving"):
+        assert serving.plan(lake) is None
+    assert "changed since it was copied" in caplog.text
+    assert_same_as_reference(lake)  # read from the files meanwhile
+    rebuilt = serving.compact(lake, workers=1)
+    assert rebuilt.mode == "full" and "changed" in rebuilt.reason and rebuilt.runs == 1
+    assert_same_as_reference(lake)
+    (lake.records_dir / "furnisher=util-01" / "u1.parquet").unlink()
+    assert serving.plan(lake) is None
+    assert_same_as_reference(lake)
+
+
+def test_runs_written_at_once_split_the_furnishers_between_them(lake):
+    seed(lake)
+    summary = serving.compact(lake, workers=2)
+    assert (summary.files, summary.runs, summary.rows) == (3, 2, 9)
+    by_run = [
+        set(pq.read_table(lake.root / r.path).column("furnisher_id").to_pylist())
+        for r in serving.read_manifest(lake)
+    ]
+    assert sorted(map(sorted, by_run)) == [["bank-01"], ["util-01"]]
+    assert_same_as_reference(lake)
+    write_batch(lake, "bank-01", "b3", [row("d", "k4", 2, 60, 410), row("b", "k1", 3, 60, 220)])
+    write_batch(lake, "util-01", "u2", [row("a", "k0", 2, 61, 10)])
+    assert serving.compact(lake, workers=2).runs == 4
+    assert_same_as_reference(lake)
+
+
+def test_more_than_max_runs_are_merged_into_one_and_old_runs_removed(lake):
+    seed(lake)
+    for i in range(serving.MAX_RUNS):
+        serving.compact(lake, workers=1)
+        write_batch(lake, "bank-01", f"c{i}", [row(f"x{i}", KEYS[i % 5], 1, 40 + i)])
+    summary = serving.compact(lake, workers=1)
+    assert summary.mode == "full" and summary.runs == 1
+    runs = sorted(p.name for p in serving.serving_dir(lake).glob("run-*.parquet"))
+    assert len(runs) == 1 and runs[0] == Path(serving.read_manifest(lake)[0].path).name
+    assert_same_as_reference(lake)
+
+
+def test_compacting_twice_changes_nothing_and_an_empty_lake_has_no_runs(lake):
+    assert serving.compact(lake).mode == "none"
+    assert serving.plan(lake) is None and subject_records(lake, ["k0"], date.max) == []
+    seed(lake)
+    serving.compact(lake)
+    manifest = serving.manifest_path(lake).read_text()
+    assert serving.compact(lake).mode == "none"
+    assert serving.manifest_path(lake).read_text() == manifest
+    serving.drop(lake)
+    assert serving.plan(lake) is None and not list(serving.serving_dir(lake).iterdir())
+    assert_same_as_reference(lake)
+
+
+def test_a_lost_run_file_is_noticed_and_reports_read_the_files(lake, caplog):
+    seed(lake)
+    serving.compact(lake)
+    next(serving.serving_dir(lake).glob("run-*.parquet")).unlink()
+    with caplog.at_level(logging.WARNING, logger="openbureau.storage.serving"):
+        assert serving.plan(lake) is None
+    assert "missing" in caplog.text
+    assert_same_as_reference(lake)
+
+
+def test_the_cli_compacts_and_prints_what_it_did(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    lake = Lake(home / "lake")
+    seed(lake)
+    monkeypatch.setenv("OPENBUREAU_ENVIRONMENT", "test")
+    result = CliRunner().invoke(cli, ["compact", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout[result.stdout.index("{") :])["files"] == 3
+    result = CliRunner().invoke(cli, ["compact", "--full", "--home", str(home)])
+    out = json.loads(result.stdout[result.stdout.index("{") :])
+    assert (out["mode"], out["reason"], out["files"]) == ("full", "asked for", 3)
+
+
+# --- any lake, any order of compactions ---------------------------------------------------
+
+version_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["bank-01", "bank-02"]),
+        st.sampled_from(["r1", "r2", "r3", "r4"]),
+        st.sampled_from(KEYS),
+        st.booleans(),  # version missing (counts as 1) when it is the first
+        st.integers(0, 90),
+    ),
+    min_size=1,
+    max_size=24,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=version_rows,
+    cuts=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+    compact_after=st.lists(st.booleans(), min_size=4, max_size=4),
+)
+def test_any_lake_reads_the_same_with_runs_as_from_every_file(rows, cuts, compact_after):
+    """Rows become versions 1, 2, ... of their record in the order drawn (as ingest keys
+    them: one row per furnisher, record and version), split into batches; after some
+    batches the runs are compacted, after others not."""
+    with tempfile.TemporaryDirectory() as tmp:
+        lake = Lake(Path(tmp) / "lake")
+        versions: dict[tuple[str, str], int] = {}
+        drawn = []
+        for furnisher, record, key, missing, day in rows:
+            n = versions[(furnisher, record)] = versions.get((furnisher, record), 0) + 1
+            version = None if (missing and n == 1) else n
+            drawn.append((furnisher, row(record, key, version, day, balance=n)))
+        start, batch = 0, 0
+        for cut, then_compact in zip(cuts + [len(drawn)], compact_after + [True], strict=False):
+            part = drawn[start : start + cut]
+            start += cut
+            for furnisher in sorted({f for f, _ in part}):
+                write_batch(
+                    lake, furnisher, f"b{batch:02d}", [r for f, r in part if f == furnisher]
+                )
+                batch += 1
+            if then_compact:
+                serving.compact(lake, workers=2)
+            assert_same_as_reference(lake, [DAY0 + timedelta(days=45), date.max])
+            if start >= len(drawn):
+                break
+
+
+# --- point reads by row-group statistics ---------------------------------------------------
+
+
+def test_point_reads_touch_only_the_row_groups_that_can_hold_the_values(tmp_path):
+    path = tmp_path / "sorted.parquet"
+    values = [f"s{i:04d}" for i in range(1000)]
+    pq.write_table(pa.table({"k": values, "n": list(range(1000))}), path, row_group_size=100)
+    got = read_matching(path, "k", ["s0005", "s0505", "s0999", "zzz"])
+    assert got.column("n").to_pylist() == [5, 505, 999]
+    assert read_matching(path, "k", []).num_rows == 0
+    assert read_matching(path, "k", ["nothing"], ["k"]).schema.names == ["k"]
+    # the same values, shuffled: every group may hold anything, and still the right rows
+    shuffled = tmp_path / "shuffled.parquet"
+    order = sorted(range(1000), key=lambda i: (i * 7919) % 1000)
+    pq.write_table(
+        pa.table({"k": [values[i] for i in order], "n": order}), shuffled, row_group_size=100
+    )
+    got = read_matching(shuffled, "k", ["s0005", "s0505"])
+    assert sorted(got.column("n").to_pylist()) == [5, 505]
+    # a file replaced under the same name is read afresh
+    pq.write_table(pa.table({"k": ["s0005"], "n": [-1]}), path)
+    assert read_matching(path, "k", ["s0005"]).column("n").to_pylist() == [-1]
