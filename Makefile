@@ -18,6 +18,7 @@ bench: setup
 	$(UV) run python bench/run.py --persons 1000000
 	$(UV) run python bench/bench_identity.py --persons 20000 --scale-persons 1000000
 	$(UV) run python bench/bench_compiled.py --rows 1000000 --runs 3
+	$(UV) run python bench/bench_reports.py --write
 	$(UV) run python bench/bench_load.py --soak-seconds 300 --write
 	$(UV) run python bench/bench_load.py --soak-seconds 300 --write --section load-inquiries \
 		--method POST --path /v1/inquiries \
