@@ -244,6 +244,33 @@ def _subject_b(lake: LakeBuilder) -> None:
             arrears=arrears,
             currency="CNY",
         )
+    # a second tax office and a second agency: what each says is owed adds up; a month two
+    # agencies report late is one late month
+    lake.record(
+        "B",
+        "tax_compliance",
+        date(2024, 7, 20),
+        furnisher_id="tax-2",
+        tax_period=date(2024, 6, 1),
+        filed_on_time=True,
+        arrears=1_000,
+        currency="CNY",
+    )
+    for month, on_time, arrears in [
+        (date(2023, 5, 1), False, 500),  # late, the same month ssa-1 reports late
+        (date(2024, 4, 1), False, 2_000),  # late, a month of its own; its latest
+    ]:
+        lake.record(
+            "B",
+            "social_insurance",
+            date(month.year, month.month + 1, 20),
+            furnisher_id="ssa-2",
+            contribution_month=month,
+            paid_on_time=on_time,
+            deferral_agreed=False,
+            arrears=arrears,
+            currency="CNY",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -328,20 +355,20 @@ EXPECTED_B = {
     "penalties_general": 1,
     "penalties_minor": 1,
     "tax_late_filings_24m": 1,
-    "tax_arrears": 5_000,
+    "tax_arrears": 5_000 + 1_000,
     "n_court_judgment": 3,
     "n_judgment_default_finding": 4,
     "n_bankruptcy": 1,
     "n_administrative_penalty": 3,
-    "n_tax_compliance": 3,
-    "contribution_late_months_24m": 1,
-    "contribution_arrears": 7_000,
-    "n_social_insurance": 4,
+    "n_tax_compliance": 4,
+    "contribution_late_months_24m": 2,  # 2023-05 (both agencies) and 2024-04
+    "contribution_arrears": 7_000 + 2_000,
+    "n_social_insurance": 6,
     "n_commercial": 0,
     "n_judicial": 8,
-    "n_government": 6,
-    "n_societal": 4,
-    "record_count": 18,
+    "n_government": 7,
+    "n_societal": 6,
+    "record_count": 21,
     "history_months": (2024 * 12 + 7) - (2015 * 12 + 1),
 }
 

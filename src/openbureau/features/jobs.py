@@ -277,18 +277,34 @@ def _tax_features(records: ir.Table, links: ir.Table, as_of: date) -> ir.Table:
         records,
         links,
         "tax_compliance",
-        ["tax_period", "filed_on_time", "arrears"],
+        ["furnisher_id", "tax_period", "filed_on_time", "arrears"],
         as_of,
         "tax_period",
         retention_months("tax_compliance"),
     )
     late = rows.filed_on_time.notnull() & ~rows.filed_on_time
-    return rows.group_by("subject_id").agg(
+    # each tax office's returns are filings of their own: every late one counts
+    main = rows.group_by("subject_id").agg(
         tax_late_filings_24m=(late & (rows.tax_period > add_months(as_of, -24))).sum(),
-        tax_arrears=_latest_int(rows.arrears.fill_null(0), rows.tax_period).fill_null(0),
         first_tax=_month_index(rows.tax_period).min(),
         n_tax_compliance=rows.count(),
     )
+    owed = _owed_by_all(rows, rows.tax_period, "tax_arrears")
+    return _with_owed(main, owed, "tax_arrears")
+
+
+def _owed_by_all(rows: ir.Table, period: ir.DateValue, name: str) -> ir.Table:
+    """Per subject, the sum over furnishers of what each reported owed at its own latest
+    period: two agencies' arrears add up; one agency's older months do not."""
+    latest = rows.group_by(["subject_id", "furnisher_id"]).agg(
+        owed=_latest_int(rows.arrears.fill_null(0), period)
+    )
+    return latest.group_by("subject_id").agg(**{name: latest.owed.sum()})
+
+
+def _with_owed(main: ir.Table, owed: ir.Table, name: str) -> ir.Table:
+    joined = main.left_join(owed, "subject_id")
+    return joined.select(*[c for c in main.columns], **{name: joined[name].fill_null(0)})
 
 
 def _social_features(records: ir.Table, links: ir.Table, as_of: date) -> ir.Table:
@@ -296,23 +312,22 @@ def _social_features(records: ir.Table, links: ir.Table, as_of: date) -> ir.Tabl
         records,
         links,
         "social_insurance",
-        ["contribution_month", "paid_on_time", "deferral_agreed", "arrears"],
+        ["furnisher_id", "contribution_month", "paid_on_time", "deferral_agreed", "arrears"],
         as_of,
         "contribution_month",
         retention_months("social_insurance"),
     )
     # an agreed deferral is relief, not a delinquency (like a hardship arrangement)
     late = rows.paid_on_time.notnull() & ~rows.paid_on_time & ~rows.deferral_agreed.fill_null(False)
-    return rows.group_by("subject_id").agg(
-        contribution_late_months_24m=(
-            late & (rows.contribution_month > add_months(as_of, -24))
-        ).sum(),
-        contribution_arrears=_latest_int(
-            rows.arrears.fill_null(0), rows.contribution_month
-        ).fill_null(0),
+    recent = rows.contribution_month > add_months(as_of, -24)
+    main = rows.group_by("subject_id").agg(
+        # months, not reports: a month two agencies report late is one late month
+        contribution_late_months_24m=rows.contribution_month.nunique(where=late & recent),
         first_social=_month_index(rows.contribution_month).min(),
         n_social_insurance=rows.count(),
     )
+    owed = _owed_by_all(rows, rows.contribution_month, "contribution_arrears")
+    return _with_owed(main, owed, "contribution_arrears")
 
 
 _PARTS = (

@@ -257,7 +257,8 @@ FEATURES: tuple[Feature, ...] = (
         "tax_arrears",
         "G05",
         "tax_compliance",
-        "Tax owed and unpaid at the latest tax period (minor units).",
+        "Tax owed and unpaid, summed over tax offices, each at its latest tax period (minor "
+        "units).",
         "Unpaid tax at the latest tax period",
         "ascending",
     ),
@@ -267,7 +268,8 @@ FEATURES: tuple[Feature, ...] = (
         "S01",
         "social_insurance",
         "Months in the last 24 whose social insurance contributions were paid late or not at "
-        "all (months deferred by agreement excluded).",
+        "all, a month counted once however many agencies report it (months deferred by "
+        "agreement excluded).",
         "Social insurance contributions paid late in the last 24 months",
         "ascending",
     ),
@@ -275,7 +277,8 @@ FEATURES: tuple[Feature, ...] = (
         "contribution_arrears",
         "S02",
         "social_insurance",
-        "Social insurance contributions owed and unpaid at the latest month (minor units).",
+        "Social insurance contributions owed and unpaid, summed over agencies, each at its "
+        "latest month (minor units).",
         "Unpaid social insurance contributions at the latest month",
         "ascending",
     ),
