@@ -308,3 +308,18 @@ def test_point_reads_touch_only_the_row_groups_that_can_hold_the_values(tmp_path
     # a file replaced under the same name is read afresh
     pq.write_table(pa.table({"k": ["s0005"], "n": [-1]}), path)
     assert read_matching(path, "k", ["s0005"]).column("n").to_pylist() == [-1]
+
+
+def test_many_files_left_out_of_the_runs_are_reported(lake, caplog, monkeypatch):
+    monkeypatch.setattr(serving, "DELTA_WARNING_FILES", 1)
+    seed(lake)
+    serving.compact(lake, workers=1)
+    write_batch(lake, "bank-01", "b3", [row("e", "k0", 1, 70)])
+    with caplog.at_level(logging.WARNING, logger="openbureau.storage.serving"):
+        assert len(serving.plan(lake).delta) == 1
+    assert "not in the serving runs" not in caplog.text
+    write_batch(lake, "bank-01", "b4", [row("f", "k0", 1, 71)])
+    with caplog.at_level(logging.WARNING, logger="openbureau.storage.serving"):
+        assert len(serving.plan(lake).delta) == 2
+    assert "2 record files are not in the serving runs" in caplog.text
+    assert_same_as_reference(lake)

@@ -55,6 +55,9 @@ DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 #: Rows per row group of a run: a subject's rows sit in one or two groups of this size.
 ROW_GROUP_ROWS = 2048
 CLUSTER_KEY = "cluster_key"
+#: Uncovered files past this many make every report slow: say so (uploads through the API
+#: are not compacted by the API process; `openbureau compact` is the periodic job).
+DELTA_WARNING_FILES = 50
 #: One row of the lake: its batch and its row in the furnisher's file.
 ROW_ID = ("batch_id", "row_number")
 
@@ -176,6 +179,12 @@ def plan(lake: Lake) -> Plan | None:
             runs=tuple(lake.root / run.path for run in runs),
             delta=tuple(p for name, p in sorted(current.items()) if name not in covered),
         )
+        if len(result.delta) > DELTA_WARNING_FILES:
+            log.warning(
+                "%d record files are not in the serving runs and are read whole by every "
+                "report: run `openbureau compact`",
+                len(result.delta),
+            )
     _plans[lake.root] = (fingerprint, result)
     return result
 
