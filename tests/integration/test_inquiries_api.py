@@ -137,6 +137,20 @@ def test_a_score_without_the_reasons_section_carries_no_reasons(bureau):
     assert report.score.reasons  # the report itself is left whole
 
 
+def test_only_purposes_that_give_records_read_the_lake(client, keys, monkeypatch):
+    from openbureau.reports import reads
+
+    read = []
+    real = reads.subject_records
+    monkeypatch.setattr(reads, "subject_records", lambda *a: read.append(a) or real(*a))
+    insurer = _ask(client, keys["insurer-1"], "insurance_underwriting", subject_id=GOOD)
+    assert insurer.status_code == 200 and insurer.json()["score"]["reasons"]
+    assert read == []  # score and reasons only: the ledger answers
+    lender = _ask(client, keys["lender-1"], "account_review", subject_id=GOOD)
+    assert lender.status_code == 200 and lender.json()["accounts"]
+    assert len(read) == 1
+
+
 def test_a_party_may_not_use_another_kinds_purpose(bureau, client, keys):
     before = _inquiry_count(bureau, "landlord-1")
     r = _ask(client, keys["landlord-1"], "credit_application", subject_id=GOOD)

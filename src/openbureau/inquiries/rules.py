@@ -17,6 +17,8 @@ SECTIONS = (
     "social_insurance_records", "records",
 )  # fmt: skip
 _ALL = frozenset(SECTIONS)
+#: The sections read from the subject's records in the lake (the rest come from the ledger).
+RECORD_SECTIONS = _ALL - {"score", "reasons"}
 _CREDIT = frozenset({"score", "reasons", "identities", "accounts", "invoices", "public_records"})
 
 #: The longest a consent may run from the day it is given.

@@ -15,7 +15,13 @@ from openbureau.inquiries import consents as consent_store
 from openbureau.inquiries import outbox
 from openbureau.inquiries.matching import IdentityQuery, find_subject
 from openbureau.inquiries.model import InquiryAnswer, answer_from_report
-from openbureau.inquiries.rules import PURPOSES, count_hard, hard_window, purpose_refusal
+from openbureau.inquiries.rules import (
+    PURPOSES,
+    RECORD_SECTIONS,
+    count_hard,
+    hard_window,
+    purpose_refusal,
+)
 from openbureau.reports.reads import subject_row, surviving_subject
 from openbureau.reports.service import SubjectNotFound, build_report
 from openbureau.storage.ledger import inquiries
@@ -66,8 +72,10 @@ def make_inquiry(
         )
         if reason:
             raise InquiryRefused(reason, "consent-required")
-    report = build_report(bureau, subject, as_of, holder_view=False)
     sections = PURPOSES[purpose].sections
+    report = build_report(
+        bureau, subject, as_of, holder_view=False, with_records=bool(sections & RECORD_SECTIONS)
+    )
     recorded = {
         "inquiry_id": "q" + secrets.token_hex(12),
         "purpose": purpose,

@@ -104,7 +104,12 @@ def list_subjects(bureau: Bureau, as_of: date, limit: int = 10) -> list[SubjectL
 
 
 def build_report(
-    bureau: Bureau, subject_id: str, as_of: date | None = None, *, holder_view: bool = True
+    bureau: Bureau,
+    subject_id: str,
+    as_of: date | None = None,
+    *,
+    holder_view: bool = True,
+    with_records: bool = True,
 ) -> SubjectReport:
     """The subject's report on `as_of`: the latest version of every record reported by then
     and not yet expired, grouped, with its source; the newest score on or before `as_of`.
@@ -113,17 +118,21 @@ def build_report(
     score, else the newest record held. With `holder_view` (what the file's holder and an
     operator see) it also lists who looked at the file and what would raise the score; an
     inquiry's answer holds neither, so it is built without them (`inquiries` and
-    `improvements` then empty). Raises SubjectNotFound or SubjectMerged."""
+    `improvements` then empty). Without `with_records` (an inquiry whose purpose allows no
+    part of the records, only the score) the lake is not read and every record part is
+    empty; it needs `as_of` and no holder view. Raises SubjectNotFound or SubjectMerged."""
+    if not with_records and (as_of is None or holder_view):
+        raise ValueError("a report without records needs as_of and no holder view")
     with bureau.ledger.connect() as conn:
         subject = _live_subject(conn, subject_id)
         furnisher_rows = reads.furnisher_rows(conn)
         score_row = reads.latest_score_row(conn, subject_id, as_of)
         inquiry_rows = reads.inquiry_rows(conn, subject_id) if holder_view else []
         artefact = _artefact_path(conn, score_row) if holder_view else None
-    keys = reads.subject_identity_keys(bureau.lake, subject_id)
+    keys = reads.subject_identity_keys(bureau.lake, subject_id) if with_records else []
     if as_of is None:
         as_of = _default_as_of(bureau, keys, score_row, subject)
-    held = reads.subject_records(bureau.lake, keys, as_of)
+    held = reads.subject_records(bureau.lake, keys, as_of) if with_records else []
     shown = [r for r in held if is_visible(r["record_type"], r, as_of)]
     refs = {fid: _furnisher_ref(fid, furnisher_rows) for fid in {r["furnisher_id"] for r in held}}
     views = [_record_view(r, refs[r["furnisher_id"]], as_of) for r in shown]
