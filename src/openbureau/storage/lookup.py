@@ -3,14 +3,17 @@ statistics can hold one of the values asked for are read and filtered.
 
 A file that is not sorted still reads correctly, only slower (most row groups then admit
 most values). Each file's footer is parsed once per process and kept, keyed by its path,
-size and modification time, so a file replaced under the same name is read afresh."""
+size, modification time and inode, read from the open file, so a file replaced under the
+same name is read afresh and never paired with another file's footer."""
 
 from __future__ import annotations
 
+import os
+import threading
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,9 +29,8 @@ class _Footer:
     ascending: bool  # every group starts at or after the one before ends: bisect
 
 
-@lru_cache(maxsize=256)
-def _footer(path: str, size: int, mtime_ns: int, column: str) -> _Footer:
-    metadata = pq.read_metadata(path)
+def _read_footer(source, path: str, column: str) -> _Footer:
+    metadata = pq.read_metadata(source)
     index = metadata.schema.to_arrow_schema().get_field_index(column)
     if index < 0:
         raise KeyError(f"{path} has no column {column!r}")
@@ -40,6 +42,30 @@ def _footer(path: str, size: int, mtime_ns: int, column: str) -> _Footer:
         highs.append(stats.max if known else None)
     ascending = None not in lows and all(highs[i] <= lows[i + 1] for i in range(len(lows) - 1))
     return _Footer(metadata, tuple(lows), tuple(highs), ascending)
+
+
+#: Footers read, by (path, size, mtime_ns, inode, column) of the open file; the oldest
+#: forgotten first. A file replaced under its name is a new inode, so a new entry.
+_footers: OrderedDict[tuple, _Footer] = OrderedDict()
+_footers_lock = threading.Lock()
+MAX_FOOTERS = 256
+
+
+def _footer(handle, path: str, column: str) -> _Footer:
+    st = os.fstat(handle.fileno())
+    key = (path, st.st_size, st.st_mtime_ns, st.st_ino, column)
+    with _footers_lock:
+        found = _footers.get(key)
+        if found is not None:
+            _footers.move_to_end(key)
+            return found
+    footer = _read_footer(handle, path, column)
+    handle.seek(0)
+    with _footers_lock:
+        _footers[key] = footer
+        while len(_footers) > MAX_FOOTERS:
+            _footers.popitem(last=False)
+    return footer
 
 
 def row_groups_for(footer: _Footer, values: Iterable) -> list[int]:
@@ -66,14 +92,18 @@ def read_matching(
 ) -> pa.Table:
     """The rows of `path` whose `column` is one of `values` (with only `columns`, if given,
     which must include `column`)."""
-    stat = path.stat()
-    footer = _footer(str(path), stat.st_size, stat.st_mtime_ns, column)
-    groups = row_groups_for(footer, values) if values else []
-    schema = footer.metadata.schema.to_arrow_schema()
-    if columns is not None:
-        schema = pa.schema([schema.field(c) for c in columns])
-    if not groups:
-        return schema.empty_table()
-    table = pq.ParquetFile(path, metadata=footer.metadata).read_row_groups(groups, columns=columns)
+    # the file is opened first and identified by its open handle: a file replaced under the
+    # same name between a stat and an open cannot pair one file's footer with another's rows
+    with open(path, "rb") as handle:
+        footer = _footer(handle, str(path), column)
+        groups = row_groups_for(footer, values) if values else []
+        schema = footer.metadata.schema.to_arrow_schema()
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns])
+        if not groups:
+            return schema.empty_table()
+        table = pq.ParquetFile(handle, metadata=footer.metadata).read_row_groups(
+            groups, columns=columns
+        )
     wanted = pa.array(list(values), type=table.schema.field(column).type)
     return table.filter(pc.is_in(table[column], value_set=wanted))

@@ -189,25 +189,27 @@ def plan(lake: Lake) -> Plan | None:
     return result
 
 
-#: Per lake root: (fingerprint, plan). A plan is re-made whenever the manifest or any
-#: records folder changes (adding, replacing or removing a file changes its folder's mtime).
+#: Per lake root: (fingerprint, plan). A plan is re-made whenever the manifest changes or a
+#: records folder gains or loses a file. A file rewritten in place under its name (only a
+#: purge does that) goes with a dropped manifest, which changes the fingerprint too.
 _plans: dict[Path, tuple[tuple, Plan | None]] = {}
 
 
 def _fingerprint(lake: Lake) -> tuple:
-    parts = []
-    for path in (manifest_path(lake), lake.records_dir):
-        try:
-            st = path.stat()
-            parts.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
-        except FileNotFoundError:
-            parts.append((str(path), None))
+    """The manifest's identity and every record file's name: folder times alone would miss
+    two changes within one tick of the file system's clock."""
+    parts: list = []
+    try:
+        st = manifest_path(lake).stat()
+        parts.append((st.st_mtime_ns, st.st_size, st.st_ino))
+    except FileNotFoundError:
+        parts.append(None)
     if lake.records_dir.exists():
-        with os.scandir(lake.records_dir) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                if entry.is_dir():
-                    st = entry.stat()
-                    parts.append((entry.name, st.st_mtime_ns, st.st_ino))
+        with os.scandir(lake.records_dir) as folders:
+            for folder in sorted(f.name for f in folders if f.is_dir()):
+                with os.scandir(lake.records_dir / folder) as entries:
+                    names = sorted(e.name for e in entries if e.name.endswith(".parquet"))
+                parts.append((folder, tuple(names)))
     return tuple(parts)
 
 
