@@ -323,3 +323,30 @@ def test_many_files_left_out_of_the_runs_are_reported(lake, caplog, monkeypatch)
         assert len(serving.plan(lake).delta) == 2
     assert "2 record files are not in the serving runs" in caplog.text
     assert_same_as_reference(lake)
+
+
+def test_runs_replaced_while_a_report_reads_them_send_it_to_the_files(lake, monkeypatch):
+    seed(lake)
+    serving.compact(lake, workers=1)
+    write_batch(lake, "bank-01", "b3", [row("e", "k0", 1, 70)])  # read whole, with the runs
+    real = serving.read_matching
+
+    def then_a_full_compaction(*args, **kwargs):
+        out = real(*args, **kwargs)
+        serving._plans.clear()  # as another process would, knowing nothing of this one
+        serving.compact(lake, full=True, workers=1)
+        return out
+
+    monkeypatch.setattr(serving, "read_matching", then_a_full_compaction)
+    want = reference(lake, ["k0"], date.max)
+    assert subject_records(lake, ["k0"], date.max) == want
+
+
+def test_dropping_the_runs_leaves_no_copy_behind(lake):
+    seed(lake)
+    serving.compact(lake, workers=1)
+    spill = serving.serving_dir(lake) / ".spill"  # what a compaction killed mid-sort leaves
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"rows")
+    serving.drop(lake)
+    assert list(serving.serving_dir(lake).iterdir()) == []

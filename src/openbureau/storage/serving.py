@@ -224,11 +224,13 @@ def candidate_rows(lake: Lake, keys: list[str]) -> pa.Table | None:
             read_matching(run, CLUSTER_KEY, keys).drop_columns([CLUSTER_KEY])
             for run in current.runs
         ]
-    except FileNotFoundError:  # a full compaction replaced the runs just now
+        if current.delta:
+            parts.extend(_delta_rows(current, keys))
+    except (FileNotFoundError, duckdb.IOException):
+        # a compaction in another process replaced the runs, or a purge removed a file, while
+        # they were being read: the files are the truth
         _plans.pop(lake.root, None)
         return None
-    if current.delta:
-        parts.extend(_delta_rows(current, keys))
     if not parts:
         return None
     return pa.concat_tables(parts, promote_options="permissive")
@@ -265,9 +267,11 @@ def drop(lake: Lake) -> None:
     manifest = manifest_path(lake)
     if manifest.exists():
         manifest.unlink()
-    if folder.exists():
+    if folder.exists():  # runs, temporary files, and what a killed sort spilled to disk
         for path in folder.iterdir():
-            if path.is_file():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
                 path.unlink()
     _plans.pop(lake.root, None)
 
