@@ -198,7 +198,14 @@ def _compact_serving(bureau, report) -> None:
     only slower: storage/serving.py)."""
     from openbureau.storage import serving
 
-    summary = serving.compact(bureau.lake, progress=report)
+    try:
+        summary = serving.compact(bureau.lake, progress=report)
+    except Exception as exc:  # noqa: BLE001 - the ingest itself stands; say what is left
+        err_console.print(
+            f"[yellow]serving runs not updated[/yellow] ({type(exc).__name__}: {exc}); "
+            "reports read the new files whole until `openbureau compact` succeeds"
+        )
+        return
     if summary.mode != "none":
         console.print(
             f"serving runs: {summary.mode}, {summary.files:,} files, {summary.rows:,} rows "

@@ -22,7 +22,8 @@ The runs are a derived copy, never the truth:
 
 `candidate_rows` returns rows that include every version of every record with a version
 linked to the keys asked for (and possibly other rows, and the same row twice): the report's
-query then chooses exactly as it would over the whole lake. tests/integration/test_serving.py
+rule then chooses exactly as it would over the whole lake. (The rows come with every column
+of the lake's schema; a column no file has yet is there, empty.) tests/integration/test_serving.py
 holds the two equal."""
 
 from __future__ import annotations
@@ -285,8 +286,9 @@ def compact(
 ) -> CompactSummary:
     """Copy the record files no run covers into new runs (or, with `full`, when the runs are
     stale, or when there would be more than MAX_RUNS, every file into new runs replacing the
-    rest). With `workers` > 1 the files are split by furnisher into that many runs, written
-    at once (a record never spans furnishers, so the runs stay independent). Takes the
+    rest). With `workers` > 1 a first or full compaction splits the files by furnisher into
+    that many runs, written at once (a record never spans furnishers, so the runs stay
+    independent); an incremental one always adds one run. Takes the
     lake's maintenance lock: one compaction or purge at a time."""
     progress = progress or no_progress
     started = time.perf_counter()
@@ -298,7 +300,7 @@ def compact(
         reason = "asked for" if full else None
         if runs and not full and (stale := _stale(lake, runs, current)):
             reason = stale
-        elif runs and not full and len(runs) + workers > MAX_RUNS:
+        elif runs and not full and len(runs) + 1 > MAX_RUNS:
             reason = f"{len(runs)} runs"
         if reason:
             full, runs = True, []
@@ -310,7 +312,8 @@ def compact(
             summary.runs = len(runs)
             summary.seconds = round(time.perf_counter() - started, 3)
             return summary
-        groups = _by_furnisher(new, workers)
+        # several runs at once only when (re)building; an incremental one adds one run
+        groups = _by_furnisher(new, workers if full or not runs else 1)
         progress("serving runs", 0, len(groups))
         older = [lake.root / r.path for r in runs]
         # DuckDB releases the GIL while it works: one thread per group of furnishers
