@@ -201,7 +201,7 @@ def test_more_than_max_runs_are_merged_into_one_and_old_runs_removed(lake):
     assert_same_as_reference(lake)
 
 
-def test_compacting_twice_changes_nothing_and_an_empty_lake_has_no_runs(lake):
+def test_compacting_twice_changes_nothing_and_an_empty_lake_has_no_runs(lake, caplog):
     assert serving.compact(lake).mode == "none"
     assert serving.plan(lake) is None and subject_records(lake, ["k0"], date.max) == []
     seed(lake)
@@ -210,7 +210,9 @@ def test_compacting_twice_changes_nothing_and_an_empty_lake_has_no_runs(lake):
     assert serving.compact(lake).mode == "none"
     assert serving.manifest_path(lake).read_text() == manifest
     serving.drop(lake)
-    assert serving.plan(lake) is None and not list(serving.serving_dir(lake).iterdir())
+    with caplog.at_level(logging.WARNING, logger="openbureau.storage.serving"):
+        assert serving.plan(lake) is None and not list(serving.serving_dir(lake).iterdir())
+    assert "no serving runs: reports read all 3 record files" in caplog.text
     assert_same_as_reference(lake)
 
 

@@ -170,6 +170,12 @@ def plan(lake: Lake) -> Plan | None:
     current = {_relative(lake, p): p for p in lake.record_files()}
     result: Plan | None
     if runs is None:
+        if current:
+            log.warning(
+                "the lake has no serving runs: reports read all %d record files; run "
+                "`openbureau compact`",
+                len(current),
+            )
         result = None
     elif reason := _stale(lake, runs, current):
         log.warning("serving runs not used (%s): run `openbureau compact`", reason)
@@ -230,6 +236,7 @@ def candidate_rows(lake: Lake, keys: list[str]) -> pa.Table | None:
     except (FileNotFoundError, duckdb.IOException):
         # a compaction in another process replaced the runs, or a purge removed a file, while
         # they were being read: the files are the truth
+        log.info("serving runs changed while a report read them; reading the files")
         _plans.pop(lake.root, None)
         return None
     if not parts:
