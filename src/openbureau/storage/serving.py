@@ -5,6 +5,7 @@ Layout under `<home>/lake/serving/`:
 
     manifest.json          the runs, and for each the record files it covers (size, mtime)
     run-<id>.parquet       rows sorted by `cluster_key`, small row groups
+    index-<id>.parquet     the run's (record_key, cluster_key), sorted by record
 
 A run covers a set of record files. It holds every row of those files (the national-id
 token left out, as in every report read), once per identity key that any version of the
@@ -53,6 +54,8 @@ MANIFEST_FORMAT = 1
 MAX_RUNS = 8
 #: Runs written at once by a compaction (one thread each; DuckDB works outside the GIL).
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+#: Rows per row group of a run's record index (two short strings a row).
+INDEX_ROW_GROUP_ROWS = 8192
 #: Rows per row group of a run: a subject's rows sit in one or two groups of this size.
 ROW_GROUP_ROWS = 2048
 CLUSTER_KEY = "cluster_key"
@@ -97,6 +100,20 @@ class CompactSummary:
             "seconds": self.seconds,
             "reason": self.reason,
         }
+
+
+def index_path(run: Path) -> Path:
+    """A run's record index: (record_key, cluster_key) sorted by record_key, so the keys a
+    record is filed under in that run are found from the record alone."""
+    return run.with_name(run.name.replace("run-", "index-", 1))
+
+
+#: A record as the index names it: furnisher and record id, joined by a unit separator.
+RECORD_KEY_SQL = "furnisher_id || chr(31) || record_id"
+
+
+def _record_key(furnisher_id: str, record_id: str) -> str:
+    return f"{furnisher_id}\x1f{record_id}"
 
 
 def serving_dir(lake: Lake) -> Path:
@@ -150,6 +167,8 @@ def _stale(lake: Lake, runs: list[Run], current: dict[str, Path]) -> str | None:
     for run in runs:
         if not (lake.root / run.path).exists():
             return f"run {run.path} is missing"
+        if not index_path(lake.root / run.path).exists():
+            return f"the index of run {run.path} is missing"
         for name, stat in run.files.items():
             path = current.get(name)
             if path is None:
@@ -256,16 +275,21 @@ def _delta_rows(current: Plan, keys: list[str]) -> list[pa.Table]:
         ).to_arrow_table()
         out = [delta]
         mine = delta.filter(pc.is_in(delta["identity_key"], value_set=pa.array(keys)))
-        if mine.num_rows and current.runs:
-            con.register("mine", mine.select(["furnisher_id", "record_id"]))
-            older = con.sql(
-                f"SELECT * EXCLUDE ({CLUSTER_KEY}) "
-                "FROM read_parquet($runs, union_by_name = true) r "
-                "SEMI JOIN mine m ON r.furnisher_id = m.furnisher_id "
-                "AND r.record_id = m.record_id",
-                params={"runs": [str(p) for p in current.runs]},
-            ).to_arrow_table()
-            out.append(older)
+    if mine.num_rows and current.runs:
+        records = sorted(
+            {
+                _record_key(f, r)
+                for f, r in zip(
+                    mine["furnisher_id"].to_pylist(), mine["record_id"].to_pylist(), strict=True
+                )
+            }
+        )
+        for run in current.runs:
+            # the keys these records are filed under in this run, then their rows
+            filed = read_matching(index_path(run), "record_key", records)
+            others = sorted(set(filed["cluster_key"].to_pylist()) - set(keys))
+            if others:
+                out.append(read_matching(run, CLUSTER_KEY, others).drop_columns([CLUSTER_KEY]))
     return out
 
 
@@ -398,6 +422,20 @@ def _write_run(lake: Lake, files: list[Path], older: list[Path]) -> Run:
             """
         )
         rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(tmp)]).fetchone()[0]
+        index = index_path(path)
+        index_tmp = index.with_name(f".{index.name}.tmp-{os.getpid()}")
+        con.execute(
+            f"""
+            COPY (
+                SELECT DISTINCT {RECORD_KEY_SQL} AS record_key, {CLUSTER_KEY}
+                FROM read_parquet({_sql_text(tmp)})
+                ORDER BY record_key, {CLUSTER_KEY}
+            ) TO {_sql_text(index_tmp)}
+            (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {INDEX_ROW_GROUP_ROWS})
+            """
+        )
+    # the index first: a run is used only once both are there under their names
+    os.replace(index_tmp, index)
     os.replace(tmp, path)
     return Run(run_id, _relative(lake, path), stats, int(rows))
 
@@ -413,6 +451,7 @@ def _sql_list(paths: list[Path]) -> str:
 
 def _remove_unlisted(lake: Lake, runs: list[Run]) -> None:
     listed = {Path(r.path).name for r in runs} | {manifest_path(lake).name}
+    listed |= {index_path(Path(r.path)).name for r in runs}
     for path in serving_dir(lake).iterdir():
         if path.is_file() and path.name not in listed:
             path.unlink()
