@@ -5,6 +5,7 @@ Every query is parameterised; only the rows of the subject are read from the lak
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -158,17 +159,25 @@ def subject_records(lake: Lake, keys: list[str], as_of: date) -> list[dict[str, 
                 _TOUCHED_SQL, params={"files": files, "keys": keys, "as_of": as_of}
             ).to_arrow_table()
     table = _as_lake_rows(candidates)
+    # rows reported after as_of are dropped here too (latest_versions would skip them), so
+    # that only what counts is turned into Python values
     table = table.filter(pc.less_equal(table["reported_on"], pa.scalar(as_of, pa.date32())))
     return latest_versions(table.to_pylist(), keys, as_of)
+
+
+@lru_cache(maxsize=1)
+def _report_schema() -> pa.Schema:
+    """The lake's schema bar the national-id token (built once: every report uses it)."""
+    return pa.schema([f for f in record_schema() if f.name != "national_id_token"])
 
 
 def _as_lake_rows(table: pa.Table) -> pa.Table:
     """`table` with every column of the lake's schema (bar the national-id token), in its
     order and types: a column no row read has is there, empty, as a full read would have it."""
-    schema = [f for f in record_schema() if f.name != "national_id_token"]
+    schema = _report_schema()
     columns = [
         table.column(f.name).cast(f.type) if f.name in table.column_names
         else pa.nulls(table.num_rows, f.type)
         for f in schema
     ]  # fmt: skip
-    return pa.Table.from_arrays(columns, schema=pa.schema(schema))
+    return pa.Table.from_arrays(columns, schema=schema)
