@@ -158,6 +158,14 @@ def test_the_catalogue_takes_every_scheme_the_bureau_validates_and_no_other():
         ("social_score", "social graph"),
         ("social_insurance_friends", "social graph"),  # the obligation term hides nothing else
         ("social_network_insurance", "social graph"),
+        # the words around an obligation term do not join across it...
+        ("contact_social_insurance_list", None),
+        ("email_social_security_content", None),
+        ("call_social_insurance_social_security_log", None),
+        # ...and each side is still checked whole
+        ("contact_list_social_insurance", "social graph"),
+        ("social_security_gps_trace", "location traces"),
+        ("social_insurance_health_record", "health"),
     ],
 )
 def test_an_obligation_term_is_not_a_social_graph(name, category):

@@ -128,16 +128,20 @@ def prohibited_category(column: str) -> str | None:
     """The prohibited category a column name falls in, or None.
 
     Matches the whole normalised name, then every run of consecutive words, so both
-    `contact_list` and `customer_gps_trace` are caught."""
+    `contact_list` and `customer_gps_trace` are caught. An obligation term (OBLIGATION_TERMS)
+    is set aside as a whole and splits the name where it stood: the words on either side
+    never join into a phrase they did not form (`contact_social_insurance_list` is not a
+    `contact_list`), and each side is still checked."""
     norm = normalise_column(column)
     if norm in _SYNONYM_TO_CATEGORY:
         return _SYNONYM_TO_CATEGORY[norm]
     for term in OBLIGATION_TERMS:
-        norm = re.sub(rf"(?:^|_){term}(?=_|$)", "_", norm)
-    words = [w for w in norm.split("_") if w]
-    for size in range(len(words), 0, -1):
-        for start in range(len(words) - size + 1):
-            phrase = "_".join(words[start : start + size])
-            if phrase in _SYNONYM_TO_CATEGORY:
-                return _SYNONYM_TO_CATEGORY[phrase]
+        norm = re.sub(rf"(?:^|_){term}(?=_|$)", "|", norm)
+    for segment in norm.split("|"):
+        words = [w for w in segment.split("_") if w]
+        for size in range(len(words), 0, -1):
+            for start in range(len(words) - size + 1):
+                phrase = "_".join(words[start : start + size])
+                if phrase in _SYNONYM_TO_CATEGORY:
+                    return _SYNONYM_TO_CATEGORY[phrase]
     return None
