@@ -36,6 +36,11 @@ from openbureau.storage.ledger import runs
 
 #: The purpose the audit chain records for a purge.
 PURPOSE = "retention"
+#: Which stored row is a record's newest version: the order `reports.rules.latest_versions`
+#: chooses by (the highest version, a missing one counting as 1, then the latest report,
+#: then the latest batch), so that a purge and a report never disagree on it, even between
+#: two rows of one version. A struct compares field by field.
+NEWEST_ORDER = "(coalesce(version, 1), reported_on, batch_id)"
 
 
 @dataclass
@@ -89,12 +94,12 @@ def purge(
                 f"""
                 CREATE TEMP TABLE expired AS
                 WITH r AS (
-                    SELECT furnisher_id, record_id, version, record_type,
-                           {expiry_sql()} AS ends
+                    SELECT furnisher_id, record_id, record_type, {expiry_sql()} AS ends,
+                           {NEWEST_ORDER} AS newest_order
                     FROM read_parquet(?::VARCHAR[], union_by_name = true)
                 ), newest AS (
-                    SELECT furnisher_id, record_id, arg_max(ends, version) AS ends,
-                           arg_max(record_type, version) AS record_type
+                    SELECT furnisher_id, record_id, arg_max(ends, newest_order) AS ends,
+                           arg_max(record_type, newest_order) AS record_type
                     FROM r GROUP BY furnisher_id, record_id
                 )
                 SELECT furnisher_id, record_id, record_type FROM newest WHERE ends <= ?
