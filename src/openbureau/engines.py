@@ -37,8 +37,9 @@ def duckdb_connection(threads: int | None = None, memory_limit: str | None = Non
 
 def spark_connection(master: str = "local[*]"):
     """An Ibis connection to a Spark session on `master` (`local[*]`: this machine's cores;
-    or a cluster's URL). The session is Spark's own singleton: asked for twice in one process,
-    the first session is reused with its master."""
+    or a cluster's URL). The session is Spark's own singleton, one per process: asked for
+    again with the same master it is reused, and with another master the request is refused
+    (Spark would silently keep the first one)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -60,6 +61,13 @@ def spark_connection(master: str = "local[*]"):
             f"Spark did not start on {master!r} ({type(exc).__name__}: {exc}); "
             "Spark needs Java 17 or later on PATH or in JAVA_HOME"
         ) from exc
+    running = session.sparkContext.master
+    if running != master:  # getOrCreate handed back the process's session, on its master
+        raise EngineUnavailable(
+            f"this process already runs Spark on {running!r}, so it cannot also run on "
+            f"{master!r}: Spark allows one session per process. Run the job in a new process "
+            "to use another master"
+        )
     return ibis.pyspark.connect(session)
 
 

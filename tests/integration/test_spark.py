@@ -142,6 +142,12 @@ def test_without_pyspark_the_error_says_what_to_install(monkeypatch):
         spark_connection("local[1]")
 
 
+def test_one_process_runs_one_spark_master(spark):
+    assert spark_connection("local[1]").raw_sql("SELECT 1").collect()[0][0] == 1
+    with pytest.raises(EngineUnavailable, match=r"already runs Spark on 'local\[1\]'.*'local\[2\]'"):
+        spark_connection("local[2]")
+
+
 def test_a_frame_reaches_spark_with_text_as_strings_and_missing_as_null(spark):
     frame = pd.DataFrame(
         {
