@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,11 @@ import pytest
 
 from openbureau.bootstrap import Bureau, build_bureau
 from openbureau.config import Settings
+
+# A served app compacts the lake's serving runs in a background thread (api/app.py). Tests
+# keep the lake as each test leaves it: the compactor runs only where a test turns it on
+# (tests/integration/test_compactor.py), by passing compact_seconds to its Settings.
+os.environ.setdefault("OPENBUREAU_COMPACT_SECONDS", "0")
 
 
 @pytest.fixture

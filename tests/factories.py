@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -254,3 +255,14 @@ def synthetic_population(
         month = add_months(last_month, -1)
         lake.credit_month(sid, f"{sid}-0", month, date_opened=add_months(month, -1))
     return lake
+
+
+def wait_until(condition, timeout: float = 30.0) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass (for background threads;
+    generous, since these machines are shared); its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=100, ge=1, description="Requests a caller may send at once before the rate applies."
     )
+    compact_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often a server process looks for record files no serving run covers "
+        "(added by other processes) and compacts them in the background; files uploaded to "
+        "it are compacted a few seconds after they arrive. 0 turns background compaction "
+        "off (run `openbureau compact` instead).",
+    )
     key_cache_seconds: float = Field(
         default=2.0,
         ge=0,

@@ -144,7 +144,8 @@ def test_without_pyspark_the_error_says_what_to_install(monkeypatch):
 
 def test_one_process_runs_one_spark_master(spark):
     assert spark_connection("local[1]").raw_sql("SELECT 1").collect()[0][0] == 1
-    with pytest.raises(EngineUnavailable, match=r"already runs Spark on 'local\[1\]'.*'local\[2\]'"):
+    refused = r"already runs Spark on 'local\[1\]'.*'local\[2\]'"
+    with pytest.raises(EngineUnavailable, match=refused):
         spark_connection("local[2]")
 
 

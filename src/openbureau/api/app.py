@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
 import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from openbureau.access.service import KeyCache
 from openbureau.api.deps import ConsoleLoginRequired
@@ -19,6 +21,7 @@ from openbureau.api.redaction import install_log_redaction
 from openbureau.api.routes import audit, batches, consents, health, inquiries, subjects
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
+from openbureau.storage.compactor import Compactor
 from openbureau.web import console, pages
 
 
@@ -45,12 +48,14 @@ def create_app(
         version="0.1.0",
         # /docs is served below from a vendored Swagger UI: no CDN, so it works offline.
         docs_url=None,
+        lifespan=_lifespan,
     )
     app.state.bureau = build_bureau(settings)
     app.state.keys = KeyCache(settings.key_cache_seconds)
     app.state.today = today
     app.state.now = now
     app.state.templates = pages.build_templates()
+    app.state.compactor = None  # set while the app is served (see _lifespan)
     install_log_redaction()
     install_problem_handlers(app)
     app.include_router(health.router)
@@ -88,6 +93,25 @@ def create_app(
     # last, so outermost: refused requests cost nothing further in (see api/hardening.py)
     app.add_middleware(HardeningMiddleware, settings=settings)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app is served, a background thread keeps the lake's serving runs covering
+    what was added (storage/compactor.py); it looks once at start-up too."""
+    bureau = app.state.bureau
+    seconds = bureau.settings.compact_seconds
+    compactor = Compactor(bureau.lake, interval=seconds) if seconds > 0 else None
+    if compactor is not None:
+        compactor.start()
+        compactor.nudge()
+    app.state.compactor = compactor
+    try:
+        yield
+    finally:
+        app.state.compactor = None
+        if compactor is not None:
+            await run_in_threadpool(compactor.stop)
 
 
 # Swagger UI without inline script (the Content-Security-Policy forbids it): the bundle and

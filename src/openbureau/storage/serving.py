@@ -59,8 +59,9 @@ INDEX_ROW_GROUP_ROWS = 8192
 #: Rows per row group of a run: a subject's rows sit in one or two groups of this size.
 ROW_GROUP_ROWS = 2048
 CLUSTER_KEY = "cluster_key"
-#: Uncovered files past this many make every report slow: say so (uploads through the API
-#: are not compacted by the API process; `openbureau compact` is the periodic job).
+#: Uncovered files past this many make every report slow: say so (a server compacts what is
+#: uploaded to it, storage/compactor.py, but files added by processes that do not compact
+#: wait for its next turn or for `openbureau compact`).
 DELTA_WARNING_FILES = 50
 #: One row of the lake: its batch and its row in the furnisher's file.
 ROW_ID = ("batch_id", "row_number")

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
 from openbureau.access.rules import Caller
 from openbureau.api.deps import BureauDep, Forbidden, require
@@ -37,6 +37,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 )
 def submit_batch(
     bureau: BureauDep,
+    request: Request,
     response: Response,
     caller: Annotated[Caller, Depends(require("batches:submit"))],
     file: Annotated[UploadFile, File(description="CSV, JSON Lines or Parquet.")],
@@ -72,6 +73,8 @@ def submit_batch(
             )
     if receipt.status == "already_ingested":
         response.status_code = 200
+    elif receipt.rows_accepted and request.app.state.compactor is not None:
+        request.app.state.compactor.nudge()  # the new file joins the serving runs soon
     return _public(bureau, receipt)
 
 
