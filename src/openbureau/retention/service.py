@@ -9,7 +9,8 @@ versions go together, so no older version can resurface.
 Order of work, so that an interruption loses nothing and hides nothing: the audit entry and
 the run row are committed first (what is about to be deleted, by record type), then each
 affected records file is rewritten without the expired rows (atomically: a temporary file,
-then a rename), or removed when nothing in it is left. The serving runs (copies of the
+then a rename; a few files at once, one thread each), or removed when nothing in it is left.
+The serving runs (copies of the
 records for fast reports, storage/serving.py) are deleted before the first file changes and
 rebuilt at the end. A purge that stops half way is finished by running it again, which finds
 only what is still there.
@@ -17,7 +18,9 @@ only what is still there.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -92,7 +95,7 @@ def purge(
             paths = [str(p) for p in files]
             con.execute(
                 f"""
-                CREATE TEMP TABLE expired AS
+                CREATE TABLE expired AS
                 WITH r AS (
                     SELECT furnisher_id, record_id, record_type, {expiry_sql()} AS ends,
                            {NEWEST_ORDER} AS newest_order
@@ -130,23 +133,35 @@ def purge(
             # copy of a purged record is left behind (rebuilt below, after the lock)
             serving.drop(lake)
             schema = record_schema()
-            for i, (name, _) in enumerate(affected):
-                progress("purge files", i, len(affected))
-                kept = con.sql(
-                    """
-                    SELECT * FROM read_parquet(?) r ANTI JOIN expired e
-                      ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
-                    """,
-                    params=[name],
-                ).to_arrow_table()
+
+            def rewrite(name: str) -> bool:
+                """Rewrite one file without its expired rows (True), or remove it (False)."""
+                with con.cursor() as cur:  # one per thread; `expired` is the database's
+                    kept = cur.sql(
+                        """
+                        SELECT * FROM read_parquet(?) r ANTI JOIN expired e
+                          ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
+                        """,
+                        params=[name],
+                    ).to_arrow_table()
                 path = Path(name)
                 if kept.num_rows == 0:
                     path.unlink()
-                    summary.files_removed += 1
-                else:
-                    lake.write_table_atomic(_as_stored(kept, schema), path)
-                    summary.files_rewritten += 1
-            progress("purge files", len(affected), len(affected))
+                    return False
+                lake.write_table_atomic(_as_stored(kept, schema), path)
+                return True
+
+            # files are independent: a few at once (DuckDB and the Parquet writer work
+            # outside the GIL); each is still replaced atomically
+            workers = max(1, min(len(affected), bureau.settings.threads or os.cpu_count() or 1))
+            progress("purge files", 0, len(affected))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for done, rewritten in enumerate(pool.map(rewrite, [n for n, _ in affected]), 1):
+                    if rewritten:
+                        summary.files_rewritten += 1
+                    else:
+                        summary.files_removed += 1
+                    progress("purge files", done, len(affected))
         finally:
             con.close()
     if not dry_run and summary.rows:
