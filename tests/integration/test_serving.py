@@ -248,6 +248,7 @@ version_rows = st.lists(
         st.sampled_from(KEYS),
         st.booleans(),  # version missing (counts as 1) when it is the first
         st.integers(0, 90),
+        st.integers(0, 3),  # where the row's version ranks among its record's
     ),
     min_size=1,
     max_size=24,
@@ -261,15 +262,21 @@ version_rows = st.lists(
     compact_after=st.lists(st.booleans(), min_size=4, max_size=4),
 )
 def test_any_lake_reads_the_same_with_runs_as_from_every_file(rows, cuts, compact_after):
-    """Rows become versions 1, 2, ... of their record in the order drawn (as ingest keys
-    them: one row per furnisher, record and version), split into batches; after some
-    batches the runs are compacted, after others not."""
+    """Rows become versions 1, 2, ... of their record (one row per furnisher, record and
+    version, as ingest keys them), in an order drawn too: a later batch may bring a lower
+    version, late, under other keys. They are split into batches; after some batches the
+    runs are compacted, after others not."""
     with tempfile.TemporaryDirectory() as tmp:
         lake = Lake(Path(tmp) / "lake")
-        versions: dict[tuple[str, str], int] = {}
+        ranks: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for i, (furnisher, record, *_, rank) in enumerate(rows):
+            ranks.setdefault((furnisher, record), []).append((rank, i))
+        version_of = {
+            i: n for ranked in ranks.values() for n, (_, i) in enumerate(sorted(ranked), 1)
+        }
         drawn = []
-        for furnisher, record, key, missing, day in rows:
-            n = versions[(furnisher, record)] = versions.get((furnisher, record), 0) + 1
+        for i, (furnisher, record, key, missing, day, _) in enumerate(rows):
+            n = version_of[i]
             version = None if (missing and n == 1) else n
             drawn.append((furnisher, row(record, key, version, day, balance=n)))
         start, batch = 0, 0
