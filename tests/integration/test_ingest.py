@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from factories import write_csv
+from openbureau.bootstrap import build_bureau
 from openbureau.catalogue.identifiers import token
 from openbureau.catalogue.model import COMMON_COLUMNS, IDENTITY_COLUMNS, RECORD_TYPES
 from openbureau.catalogue.prohibited import PROHIBITED_CATEGORIES
+from openbureau.config import Settings
 from openbureau.ingest import formats_doc, nationalids, service
 from openbureau.ingest.rules import ROW_RULES
 from openbureau.ingest.service import FileRejected, FurnisherError, add_furnisher, ingest_file
@@ -605,7 +607,7 @@ def test_repeats_inside_a_file_keep_the_first(bank, tmp_path):
 def test_many_new_ids_are_checked_in_workers_with_the_same_outcome(
     bureau, tmp_path, monkeypatch, caplog, worker_runs
 ):
-    monkeypatch.setattr(nationalids, "_CACHE", {})
+    nationalids.forget()
     monkeypatch.setattr(nationalids, "POOL_THRESHOLD", 2)
     monkeypatch.setattr(bureau.settings, "threads", 2)
     if not worker_runs:  # a worker that cannot start: the ids are checked in-process
@@ -619,6 +621,83 @@ def test_many_new_ids_are_checked_in_workers_with_the_same_outcome(
     stored = {r["record_id"]: r["national_id_token"] for r in lake_records(bureau)}
     assert stored == {f"r{i}": token(key, "CN-RIC", n) for i, n in enumerate(ids[:3])}
     assert ("national-id worker failed" in caplog.text) is not worker_runs
+
+
+def test_ids_an_earlier_batch_checked_are_not_checked_again(bureau, tmp_path, monkeypatch):
+    nationalids.forget()
+    checked: list[tuple[str, str]] = []
+    real = nationalids.check_national_ids
+
+    def counting(pairs):
+        checked.extend(pairs)
+        return real(pairs)
+
+    monkeypatch.setattr(nationalids, "check_national_ids", counting)
+    add_furnisher(bureau, "bank-01", "bank", "Bank One")
+    first = [row(record_id="a1", national_id=RIC), row(record_id="a2", national_id=RIC_BAD)]
+    r1 = ingest_file(bureau, write_csv(tmp_path / "a.csv", first), "bank-01")
+    assert sorted(v for _, v in checked) == sorted([RIC, RIC_BAD])
+    checked.clear()
+    second = [
+        row(record_id="b1", national_id=RIC),
+        row(record_id="b2", national_id=RIC_BAD),
+        row(record_id="b3", national_id=RIC_OTHER),
+    ]
+    r2 = ingest_file(bureau, write_csv(tmp_path / "b.csv", second), "bank-01")
+    assert checked == [("CN-RIC", RIC_OTHER)]  # only the id no batch had
+    # a remembered id gives what checking it gives: the same token and mask, the same refusal
+    assert r1.rejected_by_rule == r2.rejected_by_rule == {"national_id": 1}
+    stored = {r["record_id"]: r for r in lake_records(bureau)}
+    key = bureau.settings.token_key_bytes
+    assert stored["a1"]["national_id_token"] == stored["b1"]["national_id_token"]
+    assert stored["b1"]["national_id_token"] == token(key, "CN-RIC", RIC)
+    assert stored["b3"]["national_id_token"] == token(key, "CN-RIC", RIC_OTHER)
+    assert stored["a1"]["national_id_masked"] == stored["b1"]["national_id_masked"]
+    messages = [line for name in ("a", "b") for line in _quarantine_lines(bureau, name)]
+    assert len(messages) == 2 and messages[0] == messages[1]
+
+
+def _quarantine_lines(bureau, stem: str) -> list[str]:
+    (batch,) = [b for b in bureau.lake.quarantine_dir.glob("*.csv") if _file_of(bureau, b) == stem]
+    return [line.split(",", 1)[1] for line in batch.read_text().splitlines()[1:]]
+
+
+def _file_of(bureau, quarantine) -> str:
+    with bureau.ledger.connect() as conn:
+        name = conn.execute(
+            select(batches.c.file_name).where(batches.c.batch_id == quarantine.stem)
+        ).scalar_one()
+    return Path(name).stem
+
+
+def test_bureaus_with_other_token_keys_never_share_remembered_ids(tmp_path):
+    tokens = {}
+    for key in ("first-key-" + "x" * 32, "second-key-" + "y" * 32):
+        home = tmp_path / key[:6]
+        bureau = build_bureau(Settings(home=home, environment="test", token_key=key))
+        add_furnisher(bureau, "bank-01", "bank", "Bank One")
+        ingest_file(bureau, write_csv(home / "a.csv", [row(national_id=RIC)]), "bank-01")
+        (stored,) = lake_records(bureau)
+        assert stored["national_id_token"] == token(key.encode(), "CN-RIC", RIC)
+        tokens[key] = stored["national_id_token"]
+    assert len(set(tokens.values())) == 2
+
+
+def test_past_the_limit_the_process_starts_remembering_afresh(bureau, tmp_path, monkeypatch):
+    nationalids.forget()
+    monkeypatch.setattr(nationalids, "_CACHE_LIMIT", 2)
+    add_furnisher(bureau, "bank-01", "bank", "Bank One")
+    ids = [RIC, RIC_OTHER, "110105198005120036"]
+    for i, national_id in enumerate(ids):
+        records = [row(record_id=f"r{i}", national_id=national_id)]
+        receipt = ingest_file(bureau, write_csv(tmp_path / f"{i}.csv", records), "bank-01")
+        assert receipt.rows_accepted == 1
+    # two were held; the third would pass the limit, so the memory starts over with it
+    assert list(nationalids._CACHE) == [("CN-RIC", ids[2])]
+    key = bureau.settings.token_key_bytes
+    assert [r["national_id_token"] for r in lake_records(bureau)] == [
+        token(key, "CN-RIC", n) for n in ids
+    ]
 
 
 # --- commit, progress, furnishers --------------------------------------------------------

@@ -1,5 +1,7 @@
 """National ids of a batch: every distinct (scheme, value) is validated once with the
-catalogue's checks, remembered for the life of the process, and turned into token and mask.
+catalogue's checks and turned into token and mask; what it gives (token, mask, message) is
+remembered for the life of the process, so a furnisher's next monthly file, which names
+mostly the same people, costs one dictionary look-up per id.
 
 Validation is Python (python-stdnum, ~20 us per China RIC), so a batch with many new ids
 sends them to worker processes (`idworker`, fed through pipes: no fork of a process running
@@ -8,7 +10,6 @@ DuckDB threads, no re-import of the caller's main module) while the caller keeps
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import pickle
@@ -23,8 +24,10 @@ from openbureau.ingest.rules import NationalIdCheck, check_and_token, check_nati
 
 _log = logging.getLogger(__name__)
 
-#: Checked ids of this process, by (scheme, value as sent). Cleared when it grows too big.
-_CACHE: dict[tuple[str, str], NationalIdCheck] = {}
+#: What checking an id gave in this process: (token, masked, message) by (scheme, value as
+#: sent), for the token key `_CACHE_KEY` only. Started afresh past `_CACHE_LIMIT` ids.
+_CACHE: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
+_CACHE_KEY: bytes | None = None
 _CACHE_LIMIT = 2_000_000
 #: Fewer new ids than this are checked in-process: a worker costs ~0.2 s to start.
 POOL_THRESHOLD = 20_000
@@ -45,53 +48,53 @@ class PendingIds:
 
     def __init__(self, pairs: list[tuple[str, str]], key: bytes, workers: int) -> None:
         self._key = key
-        self._found = {p: _CACHE[p] for p in pairs if p in _CACHE}
-        self._tokens: dict[tuple[str, str], str | None] = {}
+        self._pairs = pairs
+        cache = _cache_for(key)
+        self._known = [cache.get(p) for p in pairs]
+        self._misses = [p for p, known in zip(pairs, self._known, strict=True) if known is None]
+        self._checked: list[NationalIdCheck] = []
         self._pool: ThreadPoolExecutor | None = None
-        self._futures: list[tuple[list[tuple[str, str]], Future]] = []
-        misses = [p for p in pairs if p not in self._found]
+        self._futures: list[Future] = []
+        misses = self._misses
         if workers > 1 and len(misses) >= POOL_THRESHOLD:
             self._pool = ThreadPoolExecutor(workers)
             size = -(-len(misses) // workers)
             for i in range(0, len(misses), size):
                 chunk = misses[i : i + size]
-                self._futures.append((chunk, self._pool.submit(_check_in_worker, chunk, key)))
+                self._futures.append(self._pool.submit(_check_in_worker, chunk, key))
         else:
-            self._found.update(zip(misses, check_national_ids(misses), strict=True))
+            self._checked = check_national_ids(misses)
 
     def result(self) -> pa.Table:
         """One row per pair: scheme, raw, token (None if invalid), masked, message (None if
         valid). `raw` stays in the caller's memory: it is only for joining back."""
+        key = self._key
         try:
-            for chunk, future in self._futures:
-                for pair, (found, tok) in zip(chunk, future.result(), strict=True):
-                    self._found[pair] = found
-                    self._tokens[pair] = tok
+            if self._futures:
+                outcomes = [o for future in self._futures for o in future.result()]
+            else:
+                outcomes = [
+                    (f, token(key, scheme, f.compact) if f.compact else None)
+                    for (scheme, _), f in zip(self._misses, self._checked, strict=True)
+                ]
         finally:
             if self._pool is not None:
                 self._pool.shutdown()
-        _remember(self._found)
-        key, tokens = self._key, self._tokens
-        pairs = list(self._found)
-        checks = list(self._found.values())
+        fresh = {
+            pair: (tok, found.masked, found.message)
+            for pair, (found, tok) in zip(self._misses, outcomes, strict=True)
+        }
+        _remember(key, fresh)
+        rows = [
+            known if known is not None else fresh[pair]
+            for pair, known in zip(self._pairs, self._known, strict=True)
+        ]
+        schemes, raws = (list(c) for c in zip(*self._pairs, strict=True)) if rows else ([], [])
+        tokens, masks, messages = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 3
         return pa.table(
-            {
-                "scheme": [s for s, _ in pairs],
-                "raw": [r for _, r in pairs],
-                "token": [
-                    tokens[p] if p in tokens else _token(key, p[0], f.compact)
-                    for p, f in zip(pairs, checks, strict=True)
-                ],
-                "masked": [f.masked for f in checks],
-                "message": [f.message for f in checks],
-            },
+            {"scheme": schemes, "raw": raws, "token": tokens, "masked": masks, "message": messages},
             schema=IDS_SCHEMA,
         )
-
-
-@functools.lru_cache(maxsize=1 << 20)
-def _token(key: bytes, scheme: str, compact: str | None) -> str | None:
-    return token(key, scheme, compact) if compact else None
 
 
 def _check_in_worker(
@@ -113,11 +116,27 @@ def _check_in_worker(
         return check_and_token(pairs, key)
 
 
-def _remember(found: dict[tuple[str, str], NationalIdCheck]) -> None:
-    if len(_CACHE) + len(found) > _CACHE_LIMIT:
+def _cache_for(key: bytes) -> dict:
+    """The remembered ids of token key `key`: a process serves one bureau, so another key
+    starts the memory afresh rather than keep two."""
+    global _CACHE_KEY
+    if key != _CACHE_KEY:
         _CACHE.clear()
-    if len(found) <= _CACHE_LIMIT:
-        _CACHE.update(found)
+        _CACHE_KEY = key
+    return _CACHE
+
+
+def _remember(key: bytes, fresh: dict) -> None:
+    cache = _cache_for(key)
+    if len(cache) + len(fresh) > _CACHE_LIMIT:
+        cache.clear()
+    if len(fresh) <= _CACHE_LIMIT:
+        cache.update(fresh)
+
+
+def forget() -> None:
+    """Forget every id this process has checked (a benchmark's cold start)."""
+    _CACHE.clear()
 
 
 def start(pairs: list[tuple[str, str]], key: bytes, workers: int) -> PendingIds:
