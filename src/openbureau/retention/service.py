@@ -10,10 +10,9 @@ Order of work, so that an interruption loses nothing and hides nothing: the audi
 the run row are committed first (what is about to be deleted, by record type), then each
 affected records file is rewritten without the expired rows (atomically: a temporary file,
 then a rename; a few files at once, one thread each), or removed when nothing in it is left.
-The serving runs (copies of the
-records for fast reports, storage/serving.py) are deleted before the first file changes and
-rebuilt at the end. A purge that stops half way is finished by running it again, which finds
-only what is still there.
+The serving runs (copies of the records for fast reports, storage/serving.py) are deleted
+before the first file changes and rebuilt at the end. A purge that stops half way is
+finished by running it again, which finds only what is still there.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ The runs are a derived copy, never the truth:
 - if a covered file has changed or gone (a purge), the runs are not used at all until they
   are rebuilt: reports then read every file, slower but right;
 - `compact` (after ingest, resolve and purge, `openbureau compact`, and a server's
-  background thread, storage/compactor.py) brings them up to date; a purge deletes them before it touches a file, so no copy outlives a purged record.
+  background thread, storage/compactor.py) brings them up to date; a purge deletes them
+  before it touches a file, so no copy outlives a purged record.
 
 `candidate_rows` returns rows that include every version of every record with a version
 linked to the keys asked for (and possibly other rows, and the same row twice): the report's
