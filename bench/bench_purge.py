@@ -6,7 +6,8 @@ an existing bureau (e.g. `openbureau demo --no-serve --home DIR`):
 Each round copies the home (without its synthetic source files) twice and purges one copy
 with one rewriting thread and the other with `--threads` (default: the machine's cores),
 timing the phase that rewrites the files (the purge's own progress reports mark it) and
-the whole purge (which also finds what expired and rebuilds the serving runs). The purge
+the whole purge (which also finds what expired, erases the identities no record carries any
+more and rebuilds the serving runs). The purge
 date may lie in the future: the copies are thrown away."""
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def _one(home: Path, copy: Path, threads: int, as_of: date) -> dict:
         "rows": summary.rows,
         "files_s": marks["end"] - marks["start"],
         "total_s": summary.seconds,
+        "identities": summary.identities or {},
     }
 
 
@@ -61,15 +63,23 @@ def main() -> None:
             for threads in results:
                 out = _one(args.home, Path(tmp) / f"copy-{threads}", threads, args.as_of)
                 results[threads].append(out)
+                ids = out["identities"]
                 print(
                     f"round {r + 1}, {threads} thread(s): {out['files']} files, "
                     f"{out['rows']:,} rows: rewrites {out['files_s']:.2f} s, "
-                    f"purge {out['total_s']:.2f} s"
+                    f"purge {out['total_s']:.2f} s, of which identity erasure "
+                    f"{ids.get('seconds', 0):.2f} s ({ids.get('variants_erased', 0):,} variants "
+                    f"erased, {ids.get('variants_recounted', 0):,} recounted, "
+                    f"{ids.get('subjects_emptied', 0):,} subjects emptied)"
                 )
     for threads, runs in results.items():
         rewrites = statistics.median(r["files_s"] for r in runs)
         whole = statistics.median(r["total_s"] for r in runs)
-        print(f"{threads} thread(s): rewrites median {rewrites:.2f} s, purge median {whole:.2f} s")
+        erase = statistics.median(r["identities"].get("seconds", 0) for r in runs)
+        print(
+            f"{threads} thread(s): rewrites median {rewrites:.2f} s, purge median {whole:.2f} s, "
+            f"identity erasure median {erase:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from factories import make_bureau, write_csv
-from openbureau.identity.publish import _write_keys
+from openbureau.identity.publish import write_keys
 from openbureau.identity.rules import person_key, token_key
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
@@ -108,9 +108,9 @@ def test_a_key_shared_beyond_the_touched_subjects_neighbours_is_not_restored(tmp
         variant("C", "CN-RIC:X", "li na", "1970-05-05"),  # holds ID X too
     ])  # fmt: skip
     with bureau.ledger.begin() as conn:
-        _write_keys(conn, everything, None)
+        write_keys(conn, everything, None)
         full = set(conn.execute(select(subject_keys.c.key, subject_keys.c.subject_id)))
-        _write_keys(conn, everything, {"A"})
+        write_keys(conn, everything, {"A"})
         incremental = set(conn.execute(select(subject_keys.c.key, subject_keys.c.subject_id)))
     assert token_key("CN-RIC", "X") not in {k for k, _ in full}
     assert (

@@ -44,7 +44,10 @@ def display_names(v: pd.DataFrame) -> pd.DataFrame:
     org_name = v["org_name"].fillna("").astype(str)
     full = v["given_name"].fillna("").astype(str) + " " + v["family_name"].fillna("").astype(str)
     named = v.assign(display_name=org_name.where(~person, full.str.strip()))
-    named = named.sort_values(["subject_id", "n_records"], ascending=[True, False])
+    # ties between variants go to the lowest identity key, so a name never depends on order
+    named = named.sort_values(
+        ["subject_id", "n_records", "identity_key"], ascending=[True, False, True]
+    )
     first = named.drop_duplicates("subject_id")[["subject_id", "subject_kind", "display_name"]]
     masked = named.dropna(subset=["national_id_masked"]).drop_duplicates("subject_id")
     return first.merge(
@@ -150,11 +153,32 @@ def publish(
     with bureau.ledger.begin() as conn:
         wanted = names["subject_id"].tolist()
         existing: set[str] = set()
+        erased: set[str] = set()
         for i in range(0, len(wanted), _IN_CHUNK):
             part = wanted[i : i + _IN_CHUNK]
-            query = select(subjects.c.subject_id).where(subjects.c.subject_id.in_(part))
-            existing |= set(conn.execute(query).scalars())
+            query = select(subjects.c.subject_id, subjects.c.erased_at).where(
+                subjects.c.subject_id.in_(part)
+            )
+            for subject_id, erased_at in conn.execute(query):
+                existing.add(subject_id)
+                if erased_at is not None:
+                    erased.add(subject_id)
         new_rows = names[~names["subject_id"].isin(existing)]
+        # a subject erased when its last record went (identity/erasure.py) and furnished
+        # again gets its name back
+        back = names[names["subject_id"].isin(erased)]
+        for r in back.itertuples(index=False):
+            conn.execute(
+                update(subjects)
+                .where(subjects.c.subject_id == r.subject_id)
+                .values(
+                    display_name=r.display_name or "(no name)",
+                    national_id_masked=None
+                    if pd.isna(r.national_id_masked)
+                    else r.national_id_masked,
+                    erased_at=None,
+                )
+            )
         records = [
             {
                 "subject_id": r.subject_id,
@@ -193,7 +217,7 @@ def publish(
                 occurred_at=now,
             )
         touched = None if changed is None else set(scope["subject_id"]) | set(merges["old"])
-        _write_keys(conn, everything, touched)
+        write_keys(conn, everything, touched)
         # open pairs are recomputed for what this run touched; decided ones are kept for ever
         # (they are labels)
         stale = review_pairs.c.status == "open"
@@ -266,7 +290,7 @@ def _keys(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([tokens, named], ignore_index=True).drop_duplicates()
 
 
-def _write_keys(conn, everything: pd.DataFrame, touched: set | None) -> None:
+def write_keys(conn, everything: pd.DataFrame, touched: set | None) -> None:
     """Keys -> subject, so an inquiry naming an identity finds its file at once: every
     validated-ID token, and a person's name + date of birth, where exactly one subject of the
     whole population holds the key (a key two subjects share identifies neither). A full run

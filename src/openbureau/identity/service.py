@@ -90,7 +90,13 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
     Incremental by default: only record files not resolved before are read, and their new
     variants are scored against the known ones (and each other) with the stored models.
     `full=True`, or a first run, retrains both models and relinks every variant. Subject ids
-    are stable either way (`linking.assign_subjects`)."""
+    are stable either way (`linking.assign_subjects`). Holds the lake's identity lock, so
+    that an erasure (erasure.py) and a resolve never publish over each other."""
+    with bureau.lake.identity_lock():
+        return _resolve(bureau, full=full, progress=progress)
+
+
+def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary:
     progress = progress or no_progress
     started = time.perf_counter()
     started_at = datetime.now(UTC)

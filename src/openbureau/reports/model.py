@@ -17,6 +17,15 @@ SCORE_MIN, SCORE_MAX = 300, 900
 FieldValue = bool | int | date | str | None
 
 
+def in_utc(value: object) -> object:
+    """A ledger time as an aware UTC datetime. The ledger keeps UTC; SQLite hands it back
+    without a zone, PostgreSQL in the session's zone. Either way the API answers the same
+    instant, in UTC ("Z")."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -90,11 +99,7 @@ class ScorePublic(_Model):
     @field_validator("published_at", mode="before")
     @classmethod
     def _in_utc(cls, value: object) -> object:
-        # The ledger keeps UTC; SQLite hands it back without a zone, PostgreSQL in the
-        # session's zone. Either way the API answers the same instant, in UTC ("Z").
-        if isinstance(value, datetime):
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value
+        return in_utc(value)
 
 
 class FurnishedIdentity(_Model):
@@ -171,8 +176,19 @@ class SubjectReport(_Model):
     subject_kind: str
     display_name: str
     national_id_masked: str | None
+    erased_at: AwareDatetime | None = Field(
+        default=None,
+        description="When every record that carried this subject's identities had been "
+        "purged and its name, ID, keys and scores were erased; None while records are held.",
+    )
     as_of: date
     catalogue_version: str
+
+    @field_validator("erased_at", mode="before")
+    @classmethod
+    def _erased_in_utc(cls, value: object) -> object:
+        return in_utc(value)
+
     score: ScorePublic | None = Field(description="None: no score published yet.")
     identities: list[FurnishedIdentity]
     accounts: list[AccountSummary]

@@ -141,6 +141,7 @@ def build_report(
         subject_kind=subject["subject_kind"],
         display_name=subject["display_name"],
         national_id_masked=subject["national_id_masked"],
+        erased_at=subject.get("erased_at"),
         as_of=as_of,
         catalogue_version=CATALOGUE_VERSION,
         score=_score_public(score_row) if score_row else None,

@@ -11,8 +11,10 @@ the run row are committed first (what is about to be deleted, by record type), t
 affected records file is rewritten without the expired rows (atomically: a temporary file,
 then a rename; a few files at once, one thread each), or removed when nothing in it is left.
 The serving runs (copies of the records for fast reports, storage/serving.py) are deleted
-before the first file changes and rebuilt at the end. A purge that stops half way is
-finished by running it again, which finds only what is still there.
+before the first file changes and rebuilt at the end. Then the identities that no record
+carries any more are erased from the identity state and the ledger (identity/erasure.py:
+names, birth dates, keys, the scores of a subject left with nothing). A purge that stops
+half way is finished by running it again, which finds only what is still there.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pyarrow as pa
 from sqlalchemy import insert
 
 from openbureau.audit import service as audit
+from openbureau.identity import erasure
 from openbureau.progress import Progress, no_progress
 from openbureau.retention.rules import expiry_sql
 from openbureau.storage import serving
@@ -55,6 +58,7 @@ class PurgeSummary:
     files_rewritten: int = 0
     files_removed: int = 0
     serving: dict | None = None  # the serving runs rebuilt afterwards (storage/serving.py)
+    identities: dict | None = None  # identities no record carries any more, erased
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -87,86 +91,102 @@ def purge(
     lake = bureau.lake
     with lake.maintenance_lock() if not dry_run else nullcontext():
         files = lake.record_files()
-        if not files:
-            return summary
         con = duckdb.connect()
         try:
-            paths = [str(p) for p in files]
-            con.execute(
-                f"""
-                CREATE TABLE expired AS
-                WITH r AS (
-                    SELECT furnisher_id, record_id, record_type, {expiry_sql()} AS ends,
-                           {NEWEST_ORDER} AS newest_order
-                    FROM read_parquet(?::VARCHAR[], union_by_name = true)
-                ), newest AS (
-                    SELECT furnisher_id, record_id, arg_max(ends, newest_order) AS ends,
-                           arg_max(record_type, newest_order) AS record_type
-                    FROM r GROUP BY furnisher_id, record_id
-                )
-                SELECT furnisher_id, record_id, record_type FROM newest WHERE ends <= ?
-                """,
-                [paths, as_of],
-            )
-            by_type = con.execute(
-                "SELECT record_type, count(*) FROM expired GROUP BY ALL ORDER BY 1"
-            ).fetchall()
-            summary.records_by_type = {t: int(n) for t, n in by_type}
-            summary.records = sum(summary.records_by_type.values())
-            affected = con.execute(
-                """
-                SELECT r.filename, count(*)
-                FROM read_parquet(?::VARCHAR[], filename = true, union_by_name = true) r
-                SEMI JOIN expired e
-                  ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
-                GROUP BY ALL ORDER BY 1
-                """,
-                [paths],
-            ).fetchall()
-            summary.rows = sum(int(n) for _, n in affected)
-            if dry_run or not affected:
-                summary.seconds = round(time.perf_counter() - started, 3)
-                return summary
-            _record(bureau, summary, [name for name, _ in affected])
-            # the serving runs copy every record: they go before any file changes, so no
-            # copy of a purged record is left behind (rebuilt below, after the lock)
-            serving.drop(lake)
-            schema = record_schema()
-
-            def rewrite(name: str) -> bool:
-                """Rewrite one file without its expired rows (True), or remove it (False)."""
-                with con.cursor() as cur:  # one per thread; `expired` is the database's
-                    kept = cur.sql(
-                        """
-                        SELECT * FROM read_parquet(?) r ANTI JOIN expired e
-                          ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
-                        """,
-                        params=[name],
-                    ).to_arrow_table()
-                path = Path(name)
-                if kept.num_rows == 0:
-                    path.unlink()
-                    return False
-                lake.write_table_atomic(_as_stored(kept, schema), path)
-                return True
-
-            # files are independent: a few at once (DuckDB and the Parquet writer work
-            # outside the GIL); each is still replaced atomically
-            workers = max(1, min(len(affected), bureau.settings.threads or os.cpu_count() or 1))
-            progress("purge files", 0, len(affected))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for done, rewritten in enumerate(pool.map(rewrite, [n for n, _ in affected]), 1):
-                    if rewritten:
-                        summary.files_rewritten += 1
-                    else:
-                        summary.files_removed += 1
-                    progress("purge files", done, len(affected))
+            affected = _find_expired(con, files, as_of, summary) if files else []
+            if dry_run:
+                counts = erasure.lake_counts(con, files, without="expired")
+                found = erasure.erase_unfurnished(bureau, counts=counts, dry_run=True)
+                summary.identities = found.to_dict()
+            elif affected:
+                _record(bureau, summary, [name for name, _ in affected])
+                _rewrite(bureau, con, affected, summary, progress)
         finally:
             con.close()
+        if not dry_run:
+            # also finishes the erasure of a purge that stopped before it
+            summary.identities = erasure.erase_unfurnished(bureau).to_dict()
     if not dry_run and summary.rows:
         summary.serving = serving.compact(lake, full=True, progress=progress).to_dict()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _find_expired(con, files: list[Path], as_of: date, summary: PurgeSummary) -> list:
+    """Fill table `expired` (furnisher_id, record_id, record_type) and the summary's counts;
+    return [(file name, rows to remove)] of the files holding any of it."""
+    paths = [str(p) for p in files]
+    con.execute(
+        f"""
+        CREATE TABLE expired AS
+        WITH r AS (
+            SELECT furnisher_id, record_id, record_type, {expiry_sql()} AS ends,
+                   {NEWEST_ORDER} AS newest_order
+            FROM read_parquet(?::VARCHAR[], union_by_name = true)
+        ), newest AS (
+            SELECT furnisher_id, record_id, arg_max(ends, newest_order) AS ends,
+                   arg_max(record_type, newest_order) AS record_type
+            FROM r GROUP BY furnisher_id, record_id
+        )
+        SELECT furnisher_id, record_id, record_type FROM newest WHERE ends <= ?
+        """,
+        [paths, as_of],
+    )
+    by_type = con.execute(
+        "SELECT record_type, count(*) FROM expired GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    summary.records_by_type = {t: int(n) for t, n in by_type}
+    summary.records = sum(summary.records_by_type.values())
+    affected = con.execute(
+        """
+        SELECT r.filename, count(*)
+        FROM read_parquet(?::VARCHAR[], filename = true, union_by_name = true) r
+        SEMI JOIN expired e
+          ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
+        GROUP BY ALL ORDER BY 1
+        """,
+        [paths],
+    ).fetchall()
+    summary.rows = sum(int(n) for _, n in affected)
+    return affected
+
+
+def _rewrite(bureau, con, affected: list, summary: PurgeSummary, progress: Progress) -> None:
+    """Rewrite each affected file without its expired rows, or remove it when none is left."""
+    lake = bureau.lake
+    # the serving runs copy every record: they go before any file changes, so no copy of a
+    # purged record is left behind (rebuilt by the caller, after the lock)
+    serving.drop(lake)
+    schema = record_schema()
+
+    def rewrite(name: str) -> bool:
+        """Rewrite one file without its expired rows (True), or remove it (False)."""
+        with con.cursor() as cur:  # one per thread; `expired` is the database's
+            kept = cur.sql(
+                """
+                SELECT * FROM read_parquet(?) r ANTI JOIN expired e
+                  ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
+                """,
+                params=[name],
+            ).to_arrow_table()
+        path = Path(name)
+        if kept.num_rows == 0:
+            path.unlink()
+            return False
+        lake.write_table_atomic(_as_stored(kept, schema), path)
+        return True
+
+    # files are independent: a few at once (DuckDB and the Parquet writer work outside the
+    # GIL); each is still replaced atomically
+    workers = max(1, min(len(affected), bureau.settings.threads or os.cpu_count() or 1))
+    progress("purge files", 0, len(affected))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, rewritten in enumerate(pool.map(rewrite, [n for n, _ in affected]), 1):
+            if rewritten:
+                summary.files_rewritten += 1
+            else:
+                summary.files_removed += 1
+            progress("purge files", done, len(affected))
 
 
 def _as_stored(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -17,7 +17,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from uuid import uuid4
 
@@ -139,13 +139,23 @@ class Lake:
     def has_records(self) -> bool:
         return bool(self.record_files())
 
-    @contextmanager
-    def maintenance_lock(self) -> Iterator[None]:
+    def maintenance_lock(self) -> AbstractContextManager[None]:
         """Held by the work that rewrites or copies files already in the lake (purge, the
         serving runs' compaction): one at a time, a second waits for the first. Ingest only
         adds files, so it does not take it."""
+        return self._lock(".maintenance.lock")
+
+    def identity_lock(self) -> AbstractContextManager[None]:
+        """Held by the work that replaces the identity state (`links/`): a resolve, and the
+        erasure of identities no record carries (identity/erasure.py), so that neither
+        publishes a state read before the other changed it. Taken after the maintenance
+        lock where both are held, never before."""
+        return self._lock(".identity.lock")
+
+    @contextmanager
+    def _lock(self, name: str) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".maintenance.lock", "w") as handle:
+        with open(self.root / name, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

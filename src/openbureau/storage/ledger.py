@@ -70,6 +70,9 @@ subjects = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # A merge keeps the old id as a redirect to the surviving one.
     Column("merged_into", String(24)),
+    # Set when no record carries any of the subject's identities any more (identity/erasure.py):
+    # the row keeps only its id and kind; cleared if the subject is furnished again.
+    Column("erased_at", DateTime(timezone=True)),
 )
 
 #: Stable keys that tie an identity to a subject across runs (token or name+birth date).
