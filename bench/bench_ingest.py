@@ -23,8 +23,7 @@ from stdnum.cn import ric
 
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
-from openbureau.ingest import nationalids
-from openbureau.ingest.service import add_furnisher, ingest_file
+from openbureau.ingest.service import add_furnisher, forget_national_ids, ingest_file
 
 REGIONS = ("110101", "110105", "310101")
 GIVEN = ("Wei", "Fang", "Min", "Jing", "Lei", "Yan", "Hui", "Tao")
@@ -87,7 +86,7 @@ def make_table(rows: int, n_ids: int, seed: int = 7) -> pa.Table:
 
 def _run(bureau, path: Path, furnisher: str) -> None:
     add_furnisher(bureau, furnisher, "bank", furnisher)
-    nationalids.forget()  # every run checks its ids from cold
+    forget_national_ids()  # every run checks its ids from cold
     load = os.getloadavg()[0]
     t, cpu = time.perf_counter(), _cpu()
     r = ingest_file(bureau, path, furnisher)

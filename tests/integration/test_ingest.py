@@ -23,7 +23,14 @@ from openbureau.catalogue.prohibited import PROHIBITED_CATEGORIES
 from openbureau.config import Settings
 from openbureau.ingest import formats_doc, nationalids, service
 from openbureau.ingest.rules import ROW_RULES
-from openbureau.ingest.service import FileRejected, FurnisherError, add_furnisher, ingest_file
+from openbureau.ingest.service import (
+    FileRejected,
+    FurnisherError,
+    add_furnisher,
+    forget_national_ids,
+    ingest_database,
+    ingest_file,
+)
 from openbureau.storage.lake import IDENTITY_KEY_COLUMNS, record_schema
 from openbureau.storage.ledger import batches, furnishers
 
@@ -607,7 +614,7 @@ def test_repeats_inside_a_file_keep_the_first(bank, tmp_path):
 def test_many_new_ids_are_checked_in_workers_with_the_same_outcome(
     bureau, tmp_path, monkeypatch, caplog, worker_runs
 ):
-    nationalids.forget()
+    forget_national_ids()
     monkeypatch.setattr(nationalids, "POOL_THRESHOLD", 2)
     monkeypatch.setattr(bureau.settings, "threads", 2)
     if not worker_runs:  # a worker that cannot start: the ids are checked in-process
@@ -624,7 +631,7 @@ def test_many_new_ids_are_checked_in_workers_with_the_same_outcome(
 
 
 def test_ids_an_earlier_batch_checked_are_not_checked_again(bureau, tmp_path, monkeypatch):
-    nationalids.forget()
+    forget_national_ids()
     checked: list[tuple[str, str]] = []
     real = nationalids.check_national_ids
 
@@ -684,7 +691,7 @@ def test_bureaus_with_other_token_keys_never_share_remembered_ids(tmp_path):
 
 
 def test_past_the_limit_the_process_starts_remembering_afresh(bureau, tmp_path, monkeypatch):
-    nationalids.forget()
+    forget_national_ids()
     monkeypatch.setattr(nationalids, "_CACHE_LIMIT", 2)
     add_furnisher(bureau, "bank-01", "bank", "Bank One")
     ids = [RIC, RIC_OTHER, "110105198005120036"]
@@ -693,7 +700,8 @@ def test_past_the_limit_the_process_starts_remembering_afresh(bureau, tmp_path, 
         receipt = ingest_file(bureau, write_csv(tmp_path / f"{i}.csv", records), "bank-01")
         assert receipt.rows_accepted == 1
     # two were held; the third would pass the limit, so the memory starts over with it
-    assert list(nationalids._CACHE) == [("CN-RIC", ids[2])]
+    with ingest_database(bureau.settings).cursor() as cur:
+        assert nationalids.held(cur) == [("CN-RIC", ids[2])]
     key = bureau.settings.token_key_bytes
     assert [r["national_id_token"] for r in lake_records(bureau)] == [
         token(key, "CN-RIC", n) for n in ids

@@ -1,34 +1,45 @@
 """National ids of a batch: every distinct (scheme, value) is validated once with the
 catalogue's checks and turned into token and mask; what it gives (token, mask, message) is
-remembered for the life of the process, so a furnisher's next monthly file, which names
-mostly the same people, costs one dictionary look-up per id.
+remembered for the life of the process in a table of the ingest's in-memory DuckDB
+database (`MEMORY`, one row per id and token key), so a furnisher's next monthly file, which
+names mostly the same people, finds its known ids with one join instead of one Python
+look-up each, and only the ids no batch has brought before reach Python.
 
 Validation is Python (python-stdnum, ~20 us per China RIC), so a batch with many new ids
 sends them to worker processes (`idworker`, fed through pipes: no fork of a process running
 DuckDB threads, no re-import of the caller's main module) while the caller keeps DuckDB busy
-(`start`, then `result`)."""
+(`start`, then `result`).
+
+The batch's cursor works in its own schema (ingest/service.py); `start` fills its tables
+`id_pairs` (the batch's distinct ids) and `ids` (scheme, raw, token, masked, message: one row
+per pair once `result` has returned). The raw values stay in the process's memory: they are
+only for joining back, and never written anywhere."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
 import subprocess
 import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import duckdb
 import pyarrow as pa
 
-from openbureau.catalogue.identifiers import token
+from openbureau.catalogue.identifiers import SCHEMES, token
 from openbureau.ingest.rules import NationalIdCheck, check_and_token, check_national_ids
 
 _log = logging.getLogger(__name__)
 
-#: What checking an id gave in this process: (token, masked, message) by (scheme, value as
-#: sent), for the token key `_CACHE_KEY` only. Started afresh past `_CACHE_LIMIT` ids.
-_CACHE: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
-_CACHE_KEY: bytes | None = None
+#: What checking an id gave in this process, by token key (`key_id`): a table of the
+#: database's own schema, shared by the batches' cursors. Emptied past `_CACHE_LIMIT` ids.
+MEMORY = "memory.main.checked_ids"
 _CACHE_LIMIT = 2_000_000
+#: Appends to `MEMORY` (and its creation) one at a time, so no id is held twice.
+_MEMORY_LOCK = threading.Lock()
 #: Fewer new ids than this are checked in-process: a worker costs ~0.2 s to start.
 POOL_THRESHOLD = 20_000
 
@@ -43,19 +54,25 @@ IDS_SCHEMA = pa.schema(
 )
 
 
-class PendingIds:
-    """Checks under way for one batch; `result()` waits and returns the ids table."""
+def key_id(key: bytes) -> str:
+    """A name for a token key that does not reveal it (the memory's rows are kept per key,
+    so two bureaus served by one process never share a token)."""
+    return hashlib.sha256(b"openbureau.national-id-memory:" + key).hexdigest()[:16]
 
-    def __init__(self, pairs: list[tuple[str, str]], key: bytes, workers: int) -> None:
+
+class PendingIds:
+    """Checks under way for one batch; `result()` waits and completes table `ids`."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, misses: list[tuple[str, str]], key: bytes,
+        workers: int,
+    ) -> None:  # fmt: skip
+        self._con = con
         self._key = key
-        self._pairs = pairs
-        cache = _cache_for(key)
-        self._known = [cache.get(p) for p in pairs]
-        self._misses = [p for p, known in zip(pairs, self._known, strict=True) if known is None]
+        self._misses = misses
         self._checked: list[NationalIdCheck] = []
         self._pool: ThreadPoolExecutor | None = None
         self._futures: list[Future] = []
-        misses = self._misses
         if workers > 1 and len(misses) >= POOL_THRESHOLD:
             self._pool = ThreadPoolExecutor(workers)
             size = -(-len(misses) // workers)
@@ -65,9 +82,9 @@ class PendingIds:
         else:
             self._checked = check_national_ids(misses)
 
-    def result(self) -> pa.Table:
-        """One row per pair: scheme, raw, token (None if invalid), masked, message (None if
-        valid). `raw` stays in the caller's memory: it is only for joining back."""
+    def result(self) -> None:
+        """Wait for the checks; add the new ids to table `ids` and to the process's memory.
+        `ids` then has one row per pair: token None if invalid, message None if valid."""
         key = self._key
         try:
             if self._futures:
@@ -80,20 +97,47 @@ class PendingIds:
         finally:
             if self._pool is not None:
                 self._pool.shutdown()
-        fresh = {
-            pair: (tok, found.masked, found.message)
-            for pair, (found, tok) in zip(self._misses, outcomes, strict=True)
-        }
-        _remember(key, fresh)
-        rows = [
-            known if known is not None else fresh[pair]
-            for pair, known in zip(self._pairs, self._known, strict=True)
-        ]
-        schemes, raws = (list(c) for c in zip(*self._pairs, strict=True)) if rows else ([], [])
-        tokens, masks, messages = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 3
-        return pa.table(
-            {"scheme": schemes, "raw": raws, "token": tokens, "masked": masks, "message": messages},
+        if not self._misses:
+            return
+        schemes, raws = (list(c) for c in zip(*self._misses, strict=True))
+        fresh = pa.table(
+            {
+                "scheme": schemes,
+                "raw": raws,
+                "token": [t for _, t in outcomes],
+                "masked": [f.masked for f, _ in outcomes],
+                "message": [f.message for f, _ in outcomes],
+            },
             schema=IDS_SCHEMA,
+        )
+        con = self._con
+        con.register("fresh_ids", fresh)
+        try:
+            con.execute("INSERT INTO ids SELECT * FROM fresh_ids")
+            _remember(con, key_id(key), len(self._misses))
+        finally:
+            con.unregister("fresh_ids")
+
+
+def _remember(con: duckdb.DuckDBPyConnection, kid: str, n: int) -> None:
+    """Add registered view `fresh_ids` to the memory: ids another batch added meanwhile are
+    kept once; another key's rows go (a process serves one bureau); past the limit the
+    memory starts afresh."""
+    if n > _CACHE_LIMIT:
+        return
+    with _MEMORY_LOCK:
+        held = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE key_id <> ?) FROM {MEMORY}", [kid]
+        ).fetchone()
+        if held[1] or held[0] + n > _CACHE_LIMIT:
+            con.execute(f"DELETE FROM {MEMORY}")
+        con.execute(
+            f"""
+            INSERT INTO {MEMORY}
+            SELECT ? AS key_id, f.* FROM fresh_ids f
+            ANTI JOIN (SELECT scheme, raw FROM {MEMORY} WHERE key_id = ?) m USING (scheme, raw)
+            """,
+            [kid, kid],
         )
 
 
@@ -116,29 +160,45 @@ def _check_in_worker(
         return check_and_token(pairs, key)
 
 
-def _cache_for(key: bytes) -> dict:
-    """The remembered ids of token key `key`: a process serves one bureau, so another key
-    starts the memory afresh rather than keep two."""
-    global _CACHE_KEY
-    if key != _CACHE_KEY:
-        _CACHE.clear()
-        _CACHE_KEY = key
-    return _CACHE
+def _create_memory(con: duckdb.DuckDBPyConnection) -> None:
+    with _MEMORY_LOCK:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {MEMORY} (key_id VARCHAR, scheme VARCHAR, "
+            "raw VARCHAR, token VARCHAR, masked VARCHAR, message VARCHAR)"
+        )
 
 
-def _remember(key: bytes, fresh: dict) -> None:
-    cache = _cache_for(key)
-    if len(cache) + len(fresh) > _CACHE_LIMIT:
-        cache.clear()
-    if len(fresh) <= _CACHE_LIMIT:
-        cache.update(fresh)
+def forget(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget every id the database of `con` has checked (a benchmark's cold start)."""
+    _create_memory(con)
+    with _MEMORY_LOCK:
+        con.execute(f"DELETE FROM {MEMORY}")
 
 
-def forget() -> None:
-    """Forget every id this process has checked (a benchmark's cold start)."""
-    _CACHE.clear()
+def held(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The (scheme, raw) pairs the memory holds, in order (for tests)."""
+    _create_memory(con)
+    return con.execute(f"SELECT scheme, raw FROM {MEMORY} ORDER BY ALL").fetchall()
 
 
-def start(pairs: list[tuple[str, str]], key: bytes, workers: int) -> PendingIds:
-    """Begin checking the distinct `pairs` (scheme, value) of a batch."""
-    return PendingIds(pairs, key, workers)
+def start(con: duckdb.DuckDBPyConnection, source: str, key: bytes, workers: int) -> PendingIds:
+    """Begin checking the national ids of view `source`: fill `id_pairs` and, from the
+    memory, `ids` with the ids already known; start checking the others."""
+    _create_memory(con)
+    con.execute(
+        f"CREATE TABLE id_pairs AS SELECT DISTINCT national_id_scheme AS scheme, "
+        f"national_id AS raw FROM {source} "
+        "WHERE national_id IS NOT NULL AND list_contains(?::VARCHAR[], national_id_scheme)",
+        [list(SCHEMES)],
+    )
+    kid = key_id(key)
+    known = f"(SELECT * FROM {MEMORY} WHERE key_id = ?)"
+    con.execute(
+        f"CREATE TABLE ids AS SELECT p.scheme, p.raw, m.token, m.masked, m.message "
+        f"FROM id_pairs p JOIN {known} m USING (scheme, raw)",
+        [kid],
+    )
+    misses = con.execute(
+        "SELECT scheme, raw FROM id_pairs ANTI JOIN ids USING (scheme, raw)"
+    ).fetchall()
+    return PendingIds(con, misses, key, workers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -21,7 +22,6 @@ import pyarrow.parquet as pq
 from sqlalchemy import insert, select
 
 from openbureau.audit import service as audit
-from openbureau.catalogue.identifiers import SCHEMES
 from openbureau.catalogue.model import FURNISHER_KINDS
 from openbureau.ingest import nationalids, sql
 from openbureau.ingest.readers import ReadError, load, nested_columns, read_header
@@ -189,14 +189,9 @@ def _load_and_check(
 def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[str]) -> None:
     """Fill table `problems` (one line per failed check), `ids` (token and mask per national
     id) and `excluded` (rows not to store), and the receipt's counts."""
-    pairs = con.execute(
-        "SELECT DISTINCT national_id_scheme, national_id FROM src "
-        "WHERE national_id IS NOT NULL AND list_contains(?::VARCHAR[], national_id_scheme)",
-        [list(SCHEMES)],
-    ).fetchall()
     workers = bureau.settings.threads or os.cpu_count() or 1
     checks = row_checks()
-    pending = nationalids.start(pairs, bureau.settings.token_key_bytes, workers)
+    pending = nationalids.start(con, "src", bureau.settings.token_key_bytes, workers)
     try:
         # DuckDB works on the vectorised checks while worker processes check the ids
         query, params = sql.problems_select("src", checks, present)
@@ -232,10 +227,7 @@ def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[st
         else:
             con.execute("CREATE TABLE lake_dups (_row BIGINT)")
     finally:
-        ids = pending.result()
-    con.register("ids_arrow", ids)
-    con.execute("CREATE TABLE ids AS SELECT * FROM ids_arrow")
-    con.unregister("ids_arrow")
+        pending.result()  # completes table `ids`
     con.execute(
         "INSERT INTO problems SELECT s._row, 'national_id', 'national_id', i.message, i.masked, ? "
         "FROM src s JOIN ids i ON s.national_id_scheme = i.scheme AND s.national_id = i.raw "
@@ -453,19 +445,35 @@ def _sha256(path: Path) -> str:
 #: opening a database costs more than validating a small file. Each batch works in a
 #: schema of its own on its own cursor, dropped when the batch ends.
 _DATABASES: dict[tuple, duckdb.DuckDBPyConnection] = {}
+_OPENING = threading.Lock()
 
 
-def _connect(settings, batch_id: str) -> duckdb.DuckDBPyConnection:
+def ingest_database(settings) -> duckdb.DuckDBPyConnection:
+    """This process's ingest database for `settings`' engine settings, opened on first use
+    (it also holds the national ids the process has checked, ingest/nationalids.py)."""
     config: dict[str, str | int] = {}
     if settings.threads:
         config["threads"] = settings.threads
     if settings.memory_limit:
         config["memory_limit"] = settings.memory_limit
     key = tuple(sorted(config.items()))
-    database = _DATABASES.get(key)
-    if database is None:
-        database = _DATABASES[key] = duckdb.connect(config=config)
-    con = database.cursor()
+    with _OPENING:
+        database = _DATABASES.get(key)
+        if database is None:
+            database = _DATABASES[key] = duckdb.connect(config=config)
+    return database
+
+
+def forget_national_ids() -> None:
+    """Forget the national ids every ingest database of this process has checked (a
+    benchmark's cold start)."""
+    for database in list(_DATABASES.values()):
+        with database.cursor() as cur:
+            nationalids.forget(cur)
+
+
+def _connect(settings, batch_id: str) -> duckdb.DuckDBPyConnection:
+    con = ingest_database(settings).cursor()
     schema = sql.quote(f"batch_{batch_id}")
     con.execute(f"CREATE SCHEMA {schema}")
     con.execute(f"USE memory.{schema}")
