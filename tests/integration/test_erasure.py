@@ -247,11 +247,12 @@ def test_a_subject_furnished_again_gets_its_name_back(bureau, tmp_path):
     purge(bureau, AS_OF)
     _ingest(bureau, tmp_path, "back.csv", [_month("li-3", "2025-04", LI)])
     resolve(bureau)
-    again = _subject_of(bureau, "Na")
-    (row,) = _rows(bureau, subjects, subjects.c.subject_id == again)
+    # the same identity gives the same cluster key, so the same subject id comes back
+    assert _subject_of(bureau, "Na") == li
+    (row,) = _rows(bureau, subjects, subjects.c.subject_id == li)
     assert row.display_name == "Na Li" and row.erased_at is None
-    if again == li:  # the same id: its keys are back too
-        assert _rows(bureau, subject_keys, subject_keys.c.subject_id == li)
+    assert row.national_id_masked and row.national_id_masked.endswith("0016")
+    assert len(_rows(bureau, subject_keys, subject_keys.c.subject_id == li)) == 2
 
 
 def test_an_erasure_waits_for_a_resolve(bureau):

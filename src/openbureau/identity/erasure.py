@@ -44,8 +44,8 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from openbureau.audit import service as audit
 from openbureau.identity import state
-from openbureau.identity.publish import display_names, write_keys
-from openbureau.storage.ledger import review_pairs, scores, subject_keys, subjects
+from openbureau.identity.publish import display_names, ledger_name, write_keys
+from openbureau.storage.ledger import review_pairs, scores, subjects
 
 PURPOSE = "retention"
 #: The display name an emptied subject keeps (the column is required).
@@ -189,13 +189,7 @@ def _new_names(conn, renamed: pd.DataFrame) -> list[dict]:
     """The rows of `renamed` (display_names()) whose name or masked ID differs from the
     ledger's, as parameters for one UPDATE: most subjects that lost a variant, or whose
     counts changed, keep the name they had."""
-    wanted = {
-        r.subject_id: (
-            r.display_name or "(no name)",
-            None if pd.isna(r.national_id_masked) else r.national_id_masked,
-        )
-        for r in renamed.itertuples(index=False)
-    }
+    wanted = {r.subject_id: ledger_name(r) for r in renamed.itertuples(index=False)}
     out = []
     for part in _chunks(list(wanted)):
         query = select(
@@ -227,7 +221,6 @@ def _apply(conn, todo: Plan, summary: ErasureSummary) -> int:
     for part in _chunks(todo.emptied):
         conn.execute(update(subjects).where(subjects.c.subject_id.in_(part)).values(**blank))
         conn.execute(delete(scores).where(scores.c.subject_id.in_(part)))
-        conn.execute(delete(subject_keys).where(subject_keys.c.subject_id.in_(part)))
     # old ids merged into an emptied subject (and into those, and so on) carry old names
     reached = list(todo.emptied)
     while reached:

@@ -55,6 +55,13 @@ def display_names(v: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def ledger_name(row) -> tuple[str, str | None]:
+    """(display_name, national_id_masked) as the ledger stores them, from a row of
+    `display_names`: a missing name shown as "(no name)", a missing masked ID as NULL."""
+    masked = None if pd.isna(row.national_id_masked) else row.national_id_masked
+    return row.display_name or "(no name)", masked
+
+
 #: What an operator sees of each side of a pair: names, birth date, masked ID, place.
 EVIDENCE_COLUMNS = [
     "given_name", "family_name", "org_name", "dob", "national_id_masked", "postcode", "city",
@@ -168,30 +175,25 @@ def publish(
         # again gets its name back
         back = names[names["subject_id"].isin(erased)]
         for r in back.itertuples(index=False):
+            name, masked = ledger_name(r)
             conn.execute(
                 update(subjects)
                 .where(subjects.c.subject_id == r.subject_id)
-                .values(
-                    display_name=r.display_name or "(no name)",
-                    national_id_masked=None
-                    if pd.isna(r.national_id_masked)
-                    else r.national_id_masked,
-                    erased_at=None,
-                )
+                .values(display_name=name, national_id_masked=masked, erased_at=None)
             )
-        records = [
-            {
-                "subject_id": r.subject_id,
-                "subject_kind": r.subject_kind,
-                "display_name": r.display_name or "(no name)",
-                "national_id_masked": None
-                if pd.isna(r.national_id_masked)
-                else r.national_id_masked,
-                "created_at": now,
-                "merged_into": None,
-            }
-            for r in new_rows.itertuples(index=False)
-        ]
+        records = []
+        for r in new_rows.itertuples(index=False):
+            name, masked = ledger_name(r)
+            records.append(
+                {
+                    "subject_id": r.subject_id,
+                    "subject_kind": r.subject_kind,
+                    "display_name": name,
+                    "national_id_masked": masked,
+                    "created_at": now,
+                    "merged_into": None,
+                }
+            )
         for i in range(0, len(records), _CHUNK):
             conn.execute(insert(subjects), records[i : i + _CHUNK])
         for old, survivor in merges.itertuples(index=False):
