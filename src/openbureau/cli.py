@@ -199,7 +199,9 @@ def _compact_serving(bureau, report) -> None:
     from openbureau.storage import serving
 
     try:
-        summary = serving.compact(bureau.lake, progress=report)
+        summary = serving.compact(
+            bureau.lake, progress=report, memory_limit=bureau.settings.memory_limit
+        )
     except Exception as exc:  # noqa: BLE001 - the ingest itself stands; say what is left
         err_console.print(
             f"[yellow]serving runs not updated[/yellow] ({type(exc).__name__}: {exc}); "
@@ -228,7 +230,9 @@ def compact(
 
     bureau = _bureau(home)
     with progress_bars() as report:
-        summary = serving.compact(bureau.lake, full=full, progress=report)
+        summary = serving.compact(
+            bureau.lake, full=full, progress=report, memory_limit=bureau.settings.memory_limit
+        )
     console.print_json(json.dumps(summary.to_dict()))
 
 

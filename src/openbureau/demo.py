@@ -91,7 +91,10 @@ def run_demo(
         # works outside the GIL, and those stages leave a core idle for part of their time
         compaction = ThreadPoolExecutor(max_workers=1)
         copying = compaction.submit(
-            serving.compact, bureau.lake, workers=min(2, os.cpu_count() or 1)
+            serving.compact,
+            bureau.lake,
+            workers=min(2, os.cpu_count() or 1),
+            memory_limit=bureau.settings.memory_limit,
         )
 
         t = time.perf_counter()

@@ -6,6 +6,7 @@ import html
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from openbureau.api.redaction import install_log_redaction
 from openbureau.api.routes import audit, batches, consents, health, inquiries, subjects
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
+from openbureau.storage import serving
 from openbureau.storage.compactor import Compactor
 from openbureau.web import console, pages
 
@@ -101,7 +103,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     what was added (storage/compactor.py); it looks once at start-up too."""
     bureau = app.state.bureau
     seconds = bureau.settings.compact_seconds
-    compactor = Compactor(bureau.lake, interval=seconds) if seconds > 0 else None
+    compactor = None
+    if seconds > 0:
+        compact = partial(serving.compact, memory_limit=bureau.settings.memory_limit)
+        compactor = Compactor(bureau.lake, interval=seconds, compact=compact)
     if compactor is not None:
         compactor.start()
         compactor.nudge()

@@ -107,7 +107,9 @@ def purge(
             # also finishes the erasure of a purge that stopped before it
             summary.identities = erasure.erase_unfurnished(bureau).to_dict()
     if not dry_run and summary.rows:
-        summary.serving = serving.compact(lake, full=True, progress=progress).to_dict()
+        summary.serving = serving.compact(
+            lake, full=True, progress=progress, memory_limit=bureau.settings.memory_limit
+        ).to_dict()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 

@@ -43,6 +43,7 @@ from uuid import uuid4
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from openbureau.progress import Progress, no_progress
 from openbureau.storage.lake import Lake, lake_query
@@ -55,6 +56,9 @@ MANIFEST_FORMAT = 1
 MAX_RUNS = 8
 #: Runs written at once by a compaction (one thread each; DuckDB works outside the GIL).
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+#: Share of the machine's memory that one compaction's DuckDB connections may use together
+#: (DuckDB's own default is 80% for each connection: two at once could ask for 160%).
+MEMORY_SHARE = 0.5
 #: Rows per row group of a run's record index (two short strings a row).
 INDEX_ROW_GROUP_ROWS = 8192
 #: Rows per row group of a run: a subject's rows sit in one or two groups of this size.
@@ -316,6 +320,7 @@ def compact(
     full: bool = False,
     workers: int = DEFAULT_WORKERS,
     progress: Progress | None = None,
+    memory_limit: str | None = None,
 ) -> CompactSummary:
     """Copy the record files no run covers into new runs (or, with `full`, when the runs are
     stale, or when there would be more than MAX_RUNS, every file into new runs replacing the
@@ -351,7 +356,8 @@ def compact(
         older = [lake.root / r.path for r in runs]
         # DuckDB releases the GIL while it works: one thread per group of furnishers
         with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            made = list(pool.map(lambda files: _write_run(lake, files, older), groups))
+            budget = split_budget(len(groups), memory_limit)
+            made = list(pool.map(lambda files: _write_run(lake, files, older, budget), groups))
         kept = [*runs, *made]
         _write_manifest(lake, kept)
         _remove_unlisted(lake, kept)
@@ -364,6 +370,51 @@ def compact(
     summary.runs = len(kept)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What each of a compaction's DuckDB connections may use, so that together they stay
+    within one limit (a sort past it spills to the run folder's `.spill`)."""
+
+    memory_bytes: int
+    threads: int
+
+    def config(self) -> dict[str, object]:
+        return {"memory_limit": f"{max(self.memory_bytes // 2**20, 64)}MB", "threads": self.threads}
+
+
+_UNITS = {
+    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+
+
+def parse_bytes(text: str) -> int:
+    """`12GB`, `1.5 GiB`, `512MB` as bytes (DuckDB's units: KB, MB, GB and TB are powers of
+    ten, KiB, MiB, GiB and TiB of two). Raises ValueError naming what it cannot read."""
+    raw = text.strip().lower().replace(" ", "")
+    number = raw.rstrip("kmgtib")
+    unit = raw[len(number) :] or "b"
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _UNITS or value <= 0:
+        raise ValueError(f"cannot read {text!r} as an amount of memory (e.g. 12GB or 1.5GiB)")
+    return int(value * _UNITS[unit])
+
+
+def split_budget(connections: int, memory_limit: str | None = None) -> Budget:
+    """One connection's share of `memory_limit` (default: MEMORY_SHARE of this machine's
+    memory) and of the cores, for `connections` working at once."""
+    connections = max(1, connections)
+    if memory_limit:
+        total = parse_bytes(memory_limit)
+    else:
+        total = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
+    cores = os.cpu_count() or 1
+    return Budget(memory_bytes=total // connections, threads=max(1, cores // connections))
 
 
 def _by_furnisher(files: list[Path], groups: int) -> list[list[Path]]:
@@ -380,66 +431,217 @@ def _by_furnisher(files: list[Path], groups: int) -> list[list[Path]]:
     return [sorted(paths) for _, paths in bins if paths]
 
 
-def _write_run(lake: Lake, files: list[Path], older: list[Path]) -> Run:
+def _write_run(lake: Lake, files: list[Path], older: list[Path], budget: Budget) -> Run:
     """One run over `files`, carrying from `older` runs the versions of records `files` add
-    to. The files' sizes and times are taken before they are read."""
+    to. The files' sizes and times are taken before they are read.
+
+    Bounded in memory and disk whatever the lake's size: one sort of every row at once spills
+    rows many times their compressed size (a million-person lake: more than 50 GB, and 24 GB
+    of memory with two runs at once). So the rows are first copied, one furnisher at a time,
+    into buckets by the start of their key (`_bucket_digits`), then each bucket is sorted
+    alone and appended to the run in key order; the record index likewise, one furnisher at
+    a time (its key starts with the furnisher)."""
     stats = {_relative(lake, p): _stat(p) for p in files}
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid4().hex[:6]}"
     path = serving_dir(lake) / f"run-{run_id}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    source = (
-        f"SELECT * EXCLUDE (national_id_token) FROM read_parquet({_sql_list(files)}, "
-        "union_by_name = true, hive_partitioning = false)"
-    )
-    carried = ""
-    if older:
-        # versions already copied of records the new files add to; a row of an older run is
-        # there once per key of its record, hence the dedupe by row
-        carried = f"""
-        UNION ALL BY NAME
-        SELECT o.* EXCLUDE ({CLUSTER_KEY})
-        FROM read_parquet({_sql_list(older)}, union_by_name = true) o
-        SEMI JOIN new n ON o.furnisher_id = n.furnisher_id AND o.record_id = n.record_id
-        QUALIFY row_number() OVER (PARTITION BY {", ".join("o." + c for c in ROW_ID)}) = 1
-        """
+    index = index_path(path)
+    index_tmp = index.with_name(f".{index.name}.tmp-{os.getpid()}")
+    work = serving_dir(lake) / f"{WORK_PREFIX}{run_id}"
+    work.mkdir()
     spill = serving_dir(lake) / ".spill"
-    with duckdb.connect(config={"temp_directory": str(spill)}) as con:
-        con.execute("SET enable_progress_bar = false")
-        # a view, not a table: the files are streamed into the sort, which may spill to disk
-        con.execute(f"CREATE TEMP VIEW new AS {source}")
-        con.execute(
-            f"""
-            COPY (
-                WITH rows AS (SELECT * FROM new {carried}),
-                keys AS (
-                    SELECT DISTINCT furnisher_id, record_id, identity_key AS {CLUSTER_KEY}
-                    FROM rows
-                )
-                SELECT keys.{CLUSTER_KEY}, rows.*
-                FROM rows JOIN keys USING (furnisher_id, record_id)
-                ORDER BY keys.{CLUSTER_KEY}
-            ) TO {_sql_text(tmp)}
-            (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})
-            """
-        )
-        rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(tmp)]).fetchone()[0]
-        index = index_path(path)
-        index_tmp = index.with_name(f".{index.name}.tmp-{os.getpid()}")
-        con.execute(
-            f"""
-            COPY (
-                SELECT DISTINCT {RECORD_KEY_SQL} AS record_key, {CLUSTER_KEY}
-                FROM read_parquet({_sql_text(tmp)})
-                ORDER BY record_key, {CLUSTER_KEY}
-            ) TO {_sql_text(index_tmp)}
-            (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {INDEX_ROW_GROUP_ROWS})
-            """
-        )
+    config = {"temp_directory": str(spill), **budget.config()}
+    try:
+        with duckdb.connect(config=config) as con:
+            con.execute("SET enable_progress_bar = false")
+            con.execute("SET preserve_insertion_order = false")
+            in_table = _stage(con, files, older, work)
+            rows = _sorted_copy(con, work, tmp, in_table)
+        _concat_index(sorted(work.glob("index-*.parquet")), index_tmp)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     # the index first: a run is used only once both are there under their names
     os.replace(index_tmp, index)
     os.replace(tmp, path)
-    return Run(run_id, _relative(lake, path), stats, int(rows))
+    return Run(run_id, _relative(lake, path), stats, rows)
+
+
+#: Work folders of a compaction under way (removed when it ends, and by the next one if a
+#: compaction was killed).
+WORK_PREFIX = ".work-"
+#: Rows a bucket should hold at most (sorted in memory where the budget allows): the number
+#: of hexadecimal key digits that name a bucket grows with the rows (identity keys are md5
+#: digests, so their first digits spread the rows evenly).
+BUCKET_ROWS = 2_000_000
+
+
+def _bucket_digits(rows: int) -> int:
+    """How many leading characters of a key name its bucket: 0 (one bucket) up to 3."""
+    digits = 0
+    while rows > BUCKET_ROWS * 16**digits and digits < 3:
+        digits += 1
+    return digits
+
+
+def _stage(con, files: list[Path], older: list[Path], work: Path) -> bool:
+    """Copy the rows of `files` (and the versions `older` runs hold of their records) into
+    `work`, each row once per key any version of its record carries (`cluster_key`), in
+    buckets by the key's first characters, one furnisher at a time (or, when there are few,
+    into one temporary table, `staged`: True is returned); write each furnisher's part of
+    the record index beside them."""
+    everything = _read_sql(files)
+    con.execute(f"CREATE TEMP VIEW lake_rows AS {everything}")
+    if older:
+        # versions already copied of records the new files add to; a row of an older run is
+        # there once per key of its record, hence the dedupe by row (one pass over the runs)
+        con.execute(
+            f"""
+            CREATE TEMP TABLE carried AS
+            SELECT o.* EXCLUDE ({CLUSTER_KEY})
+            FROM read_parquet({_sql_list(older)}, union_by_name = true) o
+            SEMI JOIN (SELECT furnisher_id, record_id FROM lake_rows) n
+                ON o.furnisher_id = n.furnisher_id AND o.record_id = n.record_id
+            QUALIFY row_number() OVER (PARTITION BY {", ".join("o." + c for c in ROW_ID)}) = 1
+            """
+        )
+        everything = "SELECT * FROM lake_rows UNION ALL BY NAME SELECT * FROM carried"
+    columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {everything}").fetchall()]
+    total = sum(pq.read_metadata(p).num_rows for p in files)
+    digits = _bucket_digits(total)
+    # never an empty folder name; hexadecimal keeps the keys' order in the names' order
+    bucket = f"'b' || hex(left({CLUSTER_KEY}, {digits}))"
+    for i, furnisher_files in enumerate(_by_folder(files)):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW new_part AS {_read_sql(furnisher_files)}")
+        source = "SELECT * FROM new_part"
+        if older:
+            source += (
+                " UNION ALL BY NAME SELECT c.* FROM carried c SEMI JOIN new_part n"
+                " ON c.furnisher_id = n.furnisher_id AND c.record_id = n.record_id"
+            )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW part AS {source}")
+        present = {r[0] for r in con.execute("DESCRIBE part").fetchall()}
+        # every part with the run's columns in one order and type (a file may lack some)
+        typed = ", ".join(
+            f"CAST({'r.' + _ident(name) if name in present else 'NULL'} AS {kind}) "
+            f"AS {_ident(name)}"
+            for name, kind in columns
+        )
+        # the records some of whose versions are filed under more than one key
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE moved AS
+            WITH k AS (SELECT DISTINCT furnisher_id, record_id, identity_key FROM part),
+            m AS (SELECT furnisher_id, record_id FROM k GROUP BY ALL HAVING count(*) > 1)
+            SELECT k.furnisher_id, k.record_id, k.identity_key AS {CLUSTER_KEY}
+            FROM k SEMI JOIN m USING (furnisher_id, record_id)
+            """
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW keyed AS
+            SELECT coalesce(m.{CLUSTER_KEY}, r.identity_key) AS {CLUSTER_KEY}, {typed}
+            FROM part r LEFT JOIN moved m USING (furnisher_id, record_id)
+            """
+        )
+        if not digits:  # one bucket: kept in DuckDB (which spills past its memory limit)
+            verb = "INSERT INTO staged" if i else "CREATE TEMP TABLE staged AS"
+            con.execute(f"{verb} SELECT * FROM keyed")
+        else:
+            con.execute(
+                f"""
+                COPY (SELECT *, {bucket} AS bucket FROM keyed)
+                TO {_sql_text(work / "rows")}
+                (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (bucket),
+                 FILENAME_PATTERN 'part-{i}-{{i}}', OVERWRITE_OR_IGNORE)
+                """
+            )
+        con.execute(
+            f"""
+            COPY (
+                SELECT DISTINCT {RECORD_KEY_SQL} AS record_key, {CLUSTER_KEY} FROM keyed
+                ORDER BY record_key, {CLUSTER_KEY}
+            ) TO {_sql_text(work / f"index-{i:05d}.parquet")} (FORMAT parquet, COMPRESSION snappy)
+            """
+        )
+    return not digits
+
+
+def _read_sql(files: list[Path]) -> str:
+    return (
+        f"SELECT * EXCLUDE (national_id_token) FROM read_parquet({_sql_list(files)}, "
+        "union_by_name = true, hive_partitioning = false)"
+    )
+
+
+def _by_folder(files: list[Path]) -> list[list[Path]]:
+    """`files` by furnisher (their folder), in order."""
+    by: dict[Path, list[Path]] = {}
+    for path in files:
+        by.setdefault(path.parent, []).append(path)
+    return list(by.values())
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sorted_copy(con, work: Path, target: Path, in_table: bool) -> int:
+    """Each bucket of `work` (or the table `staged`) sorted by key, appended to one Parquet
+    file in the buckets' (which is the keys') order, in row groups of ROW_GROUP_ROWS.
+    Returns the rows written."""
+    buckets = sorted((work / "rows").glob("bucket=*"), key=lambda p: p.name)
+    sources = ["staged"] if in_table else [
+        f"read_parquet({_sql_text(folder / '*.parquet')}, hive_partitioning = false)"
+        for folder in buckets
+    ]  # fmt: skip
+    rows = 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for source in sources:
+            relation = con.sql(f"SELECT * FROM {source} ORDER BY {CLUSTER_KEY}")
+            with relation.to_arrow_reader(batch_size=ROW_GROUP_ROWS * 64) as reader:
+                for batch in reader:
+                    if writer is None:
+                        writer = pq.ParquetWriter(
+                            target, _nullable(batch.schema), compression="zstd"
+                        )
+                    table = pa.Table.from_batches([batch]).cast(writer.schema)
+                    writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                    rows += batch.num_rows
+        if writer is None:  # no rows at all: an empty run with the columns
+            empty = con.sql("SELECT * FROM keyed LIMIT 0").to_arrow_table()
+            writer = pq.ParquetWriter(target, empty.schema, compression="zstd")
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def _nullable(schema: pa.Schema) -> pa.Schema:
+    """`schema` with every field nullable: DuckDB marks a column NOT NULL in one part and not
+    in another (a coalesce, a cast of NULL), and one file takes one schema."""
+    return pa.schema([f.with_nullable(True) for f in schema])
+
+
+def _concat_index(parts: list[Path], target: Path) -> None:
+    """The furnishers' index parts (each sorted by record key, and no two sharing a
+    furnisher, so no two overlapping) as one file sorted by record key."""
+    first: list[tuple[str, Path]] = []
+    schema = None
+    for part in parts:
+        meta = pq.read_metadata(part)
+        schema = _nullable(meta.schema.to_arrow_schema())
+        if meta.num_rows:
+            head = pq.ParquetFile(part).read_row_group(0, columns=["record_key"])
+            first.append((head.column(0)[0].as_py(), part))
+    if schema is None:
+        raise ValueError("a run's record index needs at least one part")
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        for _, part in sorted(first):
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=INDEX_ROW_GROUP_ROWS * 16):
+                table = pa.Table.from_batches([batch]).cast(schema)
+                writer.write_table(table, row_group_size=INDEX_ROW_GROUP_ROWS)
 
 
 def _sql_text(path: Path) -> str:
@@ -457,7 +659,7 @@ def _remove_unlisted(lake: Lake, runs: list[Run]) -> None:
     for path in serving_dir(lake).iterdir():
         if path.is_file() and path.name not in listed:
             path.unlink()
-        elif path.is_dir() and path.name == ".spill":
+        elif path.is_dir() and (path.name == ".spill" or path.name.startswith(WORK_PREFIX)):
             shutil.rmtree(path, ignore_errors=True)
 
 
