@@ -75,7 +75,7 @@ def write_batch(lake: Lake, furnisher: str, batch: str, rows: list[dict]) -> Pat
             "row_number": i + 1,
             "record_type": "credit_account",
             "subject_kind": "person",
-            "national_id_token": "tok-" + row["identity_key"],  # never read by a report
+            "national_id_token": f"tok-{row['identity_key']}",  # never read by a report
             **row,
         }
         for i, row in enumerate(rows)
@@ -454,14 +454,18 @@ def test_bucket_digits_grow_with_the_rows(rows, digits):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("12GB", 12 * 10**9), ("1.5 GiB", 3 * 2**29), ("512mb", 512 * 10**6), ("100", 100),
-     ("2TiB", 2 * 2**40), ("64KB", 64_000)],
+    [("12GB", 12 * 10**9), ("1.5 GiB", 3 * 2**29), ("512mb", 512 * 10**6), ("100B", 100),
+     ("2TiB", 2 * 2**40), ("64KB", 64_000), ("12G", 12 * 10**9), ("12 gigabytes", 12 * 10**9),
+     ("3 MiB", 3 * 2**20), ("1t", 10**12)],
 )  # fmt: skip
 def test_memory_amounts_are_read_in_duckdbs_units(text, expected):
     assert serving.parse_bytes(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "GB", "-1GB", "12 parsecs", "0", "1e3XB"])
+@pytest.mark.parametrize(
+    "text", ["", "GB", "-1GB", "12 parsecs", "0", "1e3XB", "inf", "nan", "1e400", "0.0000001kb",
+             "0%", "120%", "%", "3 mebibytes", "100"]
+)  # fmt: skip
 def test_a_memory_amount_that_cannot_be_read_is_refused_by_name(text):
     with pytest.raises(ValueError, match="cannot read"):
         serving.parse_bytes(text)
@@ -471,7 +475,7 @@ def test_runs_written_at_once_share_one_memory_budget(monkeypatch):
     one = serving.split_budget(1, "8GB")
     two = serving.split_budget(2, "8GB")
     assert (one.memory_bytes, two.memory_bytes) == (8 * 10**9, 4 * 10**9)
-    assert two.config()["memory_limit"] == f"{4 * 10**9 // 2**20}MB"
+    assert two.config()["memory_limit"] == f"{4 * 10**9 // 2**20}MiB"
     assert 1 <= two.threads <= one.threads
     machine = serving.split_budget(2)
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -490,7 +494,7 @@ def test_compaction_keeps_to_the_memory_limit_it_is_given(lake, monkeypatch):
     seed(lake)
     serving.compact(lake, workers=2, memory_limit="2GB")
     limits = [c["memory_limit"] for c in seen if "memory_limit" in c]
-    assert limits == [f"{10**9 // 2**20}MB"] * 2
+    assert limits == [f"{10**9 // 2**20}MiB"] * 2
 
 
 def test_a_killed_compactions_work_folder_goes_with_the_next_one(lake):
@@ -521,3 +525,49 @@ def test_a_report_without_runs_streams_the_files_instead_of_copying_the_lake(lak
     assert "CTE" in before  # the check can tell the two apart
     assert "CTE" not in plan and "READ_PARQUET" in plan.upper()
     assert subject_records(lake, ["k0"], date.max) == reference(lake, ["k0"], date.max)
+
+
+def test_a_share_of_the_machine_is_read_as_duckdb_reads_it():
+    assert serving.parse_bytes("80%", machine_bytes=10 * 2**30) == 8 * 2**30
+    assert serving.parse_bytes("50 %", machine_bytes=1000) == 500
+
+
+def test_every_memory_limit_duckdb_takes_is_one_a_compaction_takes(lake):
+    """What OPENBUREAU_MEMORY_LIMIT holds is passed to DuckDB as is elsewhere: whatever
+    DuckDB accepts, the compaction's budget must accept too."""
+    for text in ["12G", "12GB", "12 gigabytes", "1.5GiB", "80%", "512MB", "3 MiB", "100B"]:
+        duckdb.connect(config={"memory_limit": text}).close()  # DuckDB takes it
+        assert serving.split_budget(2, text).memory_bytes > 0
+    seed(lake)
+    serving.compact(lake, workers=2, memory_limit="2G")
+    assert_same_as_reference(lake)
+
+
+def test_a_record_whose_versions_carry_a_key_and_none_is_filed_once_under_each(lake, monkeypatch):
+    monkeypatch.setattr(serving, "BUCKET_ROWS", 0)
+    write_batch(lake, "bank-01", "b1", [row("n", "k0", 1, 0, 1), row("m", "k1", 1, 0, 5)])
+    write_batch(lake, "bank-01", "b2", [{**row("n", "k0", 2, 10, 2), "identity_key": None}])
+    serving.compact(lake, workers=1)
+    run = serving.read_manifest(lake)[0]
+    table = pq.read_table(
+        lake.root / run.path, columns=[serving.CLUSTER_KEY, "record_id", "version"]
+    )
+    filed = sorted(
+        zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True),
+        key=lambda r: (r[0] is None, r),
+    )
+    # n's two versions under k0 and under no key, m's once; nothing twice; no key last
+    assert filed == [("k0", "n", 1), ("k0", "n", 2), ("k1", "m", 1), (None, "n", 1), (None, "n", 2)]
+    assert table.column(0).to_pylist()[-2:] == [None, None]
+
+
+def test_a_failed_compaction_leaves_no_temporary_run_behind(lake, monkeypatch):
+    seed(lake)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serving, "_concat_index", broken)
+    with pytest.raises(OSError, match="disk full"):
+        serving.compact(lake, workers=1)
+    assert [p.name for p in serving.serving_dir(lake).iterdir() if p.name != ".spill"] == []

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -381,28 +382,47 @@ class Budget:
     threads: int
 
     def config(self) -> dict[str, object]:
-        return {"memory_limit": f"{max(self.memory_bytes // 2**20, 64)}MB", "threads": self.threads}
+        return {
+            "memory_limit": f"{max(self.memory_bytes // 2**20, 64)}MiB",
+            "threads": self.threads,
+        }
 
 
 _UNITS = {
-    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "b": 1, "byte": 1, "bytes": 1,
+    "k": 10**3, "kb": 10**3, "kilobyte": 10**3, "kilobytes": 10**3,
+    "m": 10**6, "mb": 10**6, "megabyte": 10**6, "megabytes": 10**6,
+    "g": 10**9, "gb": 10**9, "gigabyte": 10**9, "gigabytes": 10**9,
+    "t": 10**12, "tb": 10**12, "terabyte": 10**12, "terabytes": 10**12,
     "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
 }  # fmt: skip
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([a-z%]*)")
 
 
-def parse_bytes(text: str) -> int:
-    """`12GB`, `1.5 GiB`, `512MB` as bytes (DuckDB's units: KB, MB, GB and TB are powers of
-    ten, KiB, MiB, GiB and TiB of two). Raises ValueError naming what it cannot read."""
-    raw = text.strip().lower().replace(" ", "")
-    number = raw.rstrip("kmgtib")
-    unit = raw[len(number) :] or "b"
-    try:
-        value = float(number)
-    except ValueError:
-        value = -1.0
-    if unit not in _UNITS or value <= 0:
-        raise ValueError(f"cannot read {text!r} as an amount of memory (e.g. 12GB or 1.5GiB)")
-    return int(value * _UNITS[unit])
+def parse_bytes(text: str, machine_bytes: int | None = None) -> int:
+    """An amount of memory as DuckDB's `memory_limit` takes it, in bytes: `12GB`, `12G`,
+    `12 gigabytes`, `1.5GiB`, `512MB`, `100B` or `80%` (of this machine's memory,
+    or of `machine_bytes`). KB, MB, GB and TB are powers of ten, KiB to TiB of two. Raises
+    ValueError naming what it cannot read."""
+    found = _AMOUNT.fullmatch(text.strip().lower())
+    unit = found.group(2) if found else ""
+    if not found or (unit != "%" and unit not in _UNITS):
+        raise ValueError(f"cannot read {text!r} as an amount of memory (e.g. 12GB, 1.5GiB or 50%)")
+    value = float(found.group(1))
+    if unit == "%":
+        if not 0 < value <= 100:
+            raise ValueError(f"cannot read {text!r} as an amount of memory: a share is 0-100%")
+        total = machine_bytes if machine_bytes is not None else _machine_bytes()
+        amount = int(total * value / 100)
+    else:
+        amount = int(value * _UNITS[unit])
+    if amount <= 0:
+        raise ValueError(f"cannot read {text!r} as an amount of memory: it is no memory at all")
+    return amount
+
+
+def _machine_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def split_budget(connections: int, memory_limit: str | None = None) -> Budget:
@@ -412,7 +432,7 @@ def split_budget(connections: int, memory_limit: str | None = None) -> Budget:
     if memory_limit:
         total = parse_bytes(memory_limit)
     else:
-        total = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
+        total = int(_machine_bytes() * MEMORY_SHARE)
     cores = os.cpu_count() or 1
     return Budget(memory_bytes=total // connections, threads=max(1, cores // connections))
 
@@ -459,6 +479,10 @@ def _write_run(lake: Lake, files: list[Path], older: list[Path], budget: Budget)
             in_table = _stage(con, files, older, work)
             rows = _sorted_copy(con, work, tmp, in_table)
         _concat_index(sorted(work.glob("index-*.parquet")), index_tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        index_tmp.unlink(missing_ok=True)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     # the index first: a run is used only once both are there under their names
@@ -510,7 +534,8 @@ def _stage(con, files: list[Path], older: list[Path], work: Path) -> bool:
     total = sum(pq.read_metadata(p).num_rows for p in files)
     digits = _bucket_digits(total)
     # never an empty folder name; hexadecimal keeps the keys' order in the names' order
-    bucket = f"'b' || hex(left({CLUSTER_KEY}, {digits}))"
+    # (a row without a key goes last, as the sort of one bucket puts it: NULLS LAST)
+    bucket = f"coalesce('b' || hex(left({CLUSTER_KEY}, {digits})), 'z')"
     for i, furnisher_files in enumerate(_by_folder(files)):
         con.execute(f"CREATE OR REPLACE TEMP VIEW new_part AS {_read_sql(furnisher_files)}")
         source = "SELECT * FROM new_part"
@@ -540,7 +565,8 @@ def _stage(con, files: list[Path], older: list[Path], work: Path) -> bool:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP VIEW keyed AS
-            SELECT coalesce(m.{CLUSTER_KEY}, r.identity_key) AS {CLUSTER_KEY}, {typed}
+            SELECT CASE WHEN m.furnisher_id IS NULL THEN r.identity_key
+                        ELSE m.{CLUSTER_KEY} END AS {CLUSTER_KEY}, {typed}
             FROM part r LEFT JOIN moved m USING (furnisher_id, record_id)
             """
         )
