@@ -40,3 +40,10 @@ def issue_key(
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def issue_keys(engine: Engine, parties: dict[str, tuple[str, str, dict]]) -> dict[str, str]:
+    """A key for each party of `parties` (party id: (kind, role, links)), by party id."""
+    return {
+        p: issue_key(engine, p, kind, role, **links) for p, (kind, role, links) in parties.items()
+    }

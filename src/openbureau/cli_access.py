@@ -1,4 +1,5 @@
-"""The access commands: parties, keys, consent (from signed forms) and the subject outbox.
+"""The access commands: parties, keys, consent (from signed forms), disputes (from letters)
+and the subject outbox.
 
 Registered on the main app by `cli.py` (`register`); every command takes `--home DIR`."""
 
@@ -22,6 +23,10 @@ consent_app = typer.Typer(
     help="Record and revoke subjects' consents from signed forms.", no_args_is_help=True
 )
 outbox_app = typer.Typer(help="Notices owed to subjects.", no_args_is_help=True)
+disputes_app = typer.Typer(
+    help="Subjects' disputes of records: list them, and record those that come by letter.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +34,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(consent_app, name="consent")
     app.add_typer(outbox_app, name="outbox")
+    app.add_typer(disputes_app, name="disputes")
 
 
 @parties_app.command("add")
@@ -213,3 +219,74 @@ def outbox_delivered(
     except KeyError as exc:
         _fail(f"no notice {exc.args[0]!r} in the outbox", 2)
     console.print(f"{len(done)} notice(s) marked delivered")
+
+
+@disputes_app.command("list")
+def disputes_list(
+    status: Annotated[str | None, typer.Option(help="open or answered; default both.")] = None,
+    furnisher: Annotated[str | None, typer.Option(help="Only this furnisher's records.")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open disputes past their due date.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Disputes, soonest due first, as JSON lines, with what a late answer owes today."""
+    from openbureau.disputes.service import furnisher_disputes
+
+    if status not in (None, "open", "answered"):
+        _fail(f"--status must be open or answered, not {status!r}", 2)
+    today = _now().date()
+    found = furnisher_disputes(
+        _bureau(home).ledger, furnisher, "open" if overdue else status, today
+    )
+    for d in found:
+        if not overdue or d.days_late > 0:
+            typer.echo(d.model_dump_json())
+
+
+@disputes_app.command("open")
+def disputes_open(
+    subject: Annotated[str, typer.Option(help="The subject whose record is disputed.")],
+    furnisher: Annotated[str, typer.Option(help="The record's furnisher.")],
+    record: Annotated[str, typer.Option(help="The record's id, as the report shows it.")],
+    reason: Annotated[str, typer.Option(help="What the subject says is wrong.")],
+    home: HomeOption = None,
+) -> None:
+    """Open a dispute the subject sent by letter: the record is under dispute at once."""
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.disputes.service import DisputeError, open_dispute
+    from openbureau.reports.service import SubjectNotFound
+
+    try:
+        opened = open_dispute(
+            _bureau(home), subject, furnisher, record, reason, actor=LOCAL_OPERATOR, now=_now()
+        )
+    except (DisputeError, SubjectNotFound) as exc:
+        _fail(str(exc), 2)
+    console.print(
+        f"dispute {opened.dispute_id}: {record} from {furnisher} is under dispute; "
+        f"the answer is due by {opened.due_on.isoformat()}"
+    )
+
+
+@disputes_app.command("answer")
+def disputes_answer(
+    dispute_id: Annotated[str, typer.Argument(help="The dispute id.")],
+    outcome: Annotated[str, typer.Option(help="verified, corrected or unverifiable.")],
+    note: Annotated[str, typer.Option(help="The furnisher's answer, in its words.")],
+    home: HomeOption = None,
+) -> None:
+    """Record a furnisher's written answer (unverifiable deletes the record)."""
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.disputes.service import DisputeError, DisputeNotFound, answer_dispute
+
+    try:
+        answered = answer_dispute(
+            _bureau(home), dispute_id, outcome, note, actor=LOCAL_OPERATOR, furnisher_id=None,
+            now=_now(),
+        )  # fmt: skip
+    except (DisputeError, DisputeNotFound) as exc:
+        _fail(str(exc), 2)
+    owed = answered.compensation
+    late = f"; {answered.days_late} day(s) late: {owed.display} owed" if answered.days_late else ""
+    console.print(f"dispute {dispute_id}: {outcome}{late}")

@@ -29,6 +29,7 @@ CALLERS = {
 }
 EVERYONE = frozenset(CALLERS) | {"anonymous"}
 CONSENT = f"c{'0' * 24}"
+DISPUTE = f"d{'0' * 24}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,14 @@ ROUTES = [
           json={"party_id": "lender-m", "purpose": "tenancy", "valid_until": "2026-06-30"}),
     Route("POST", "/v1/subjects/{subject_id}/consents/{consent_id}/revoke",
           frozenset({"subject", "operator"}), f"/v1/subjects/{GOOD}/consents/{CONSENT}/revoke"),
+    Route("GET", "/v1/subjects/{subject_id}/disputes", frozenset({"subject", "operator"}),
+          f"/v1/subjects/{GOOD}/disputes"),
+    Route("POST", "/v1/subjects/{subject_id}/disputes", frozenset({"subject", "operator"}),
+          f"/v1/subjects/{GOOD}/disputes",
+          json={"furnisher_id": "bank-north", "record_id": "no-such", "reason": "not mine"}),
+    Route("GET", "/v1/disputes", frozenset({"furnisher", "operator"})),
+    Route("POST", "/v1/disputes/{dispute_id}/answer", frozenset({"furnisher", "operator"}),
+          f"/v1/disputes/{DISPUTE}/answer", json={"outcome": "verified", "note": "checked"}),
     Route("GET", "/v1/audit/verify", frozenset({"operator", "auditor"})),
     Route("GET", "/", frozenset({"operator"}), page=True),
     Route("GET", "/subjects", frozenset({"operator"}), f"/subjects?subject_id={GOOD}", page=True),

@@ -243,6 +243,7 @@ def test_record_carries_source_type_pillar_visibility_and_expiry(client):
             "amount": 8650000,
             "currency": "CNY",
         },
+        "under_dispute": None,
     }
 
 

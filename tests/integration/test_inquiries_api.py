@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
-from keys import bearer, issue_key
+from keys import bearer, issue_keys
 from openbureau.api.app import create_app
 from openbureau.bootstrap import build_bureau
 from openbureau.catalogue.identifiers import token
@@ -51,10 +51,7 @@ def bureau(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def keys(bureau):
-    return {
-        p: issue_key(bureau.ledger, p, kind, role, **links)
-        for p, (kind, role, links) in PARTIES.items()
-    }
+    return issue_keys(bureau.ledger, PARTIES)
 
 
 def _client(bureau, now=NOW):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from factories import make_bureau, write_csv
@@ -30,7 +30,7 @@ from openbureau.reports.service import build_report
 from openbureau.retention.rules import expiry_sql
 from openbureau.retention.service import purge
 from openbureau.storage.lake import read_links, read_records, record_schema
-from openbureau.storage.ledger import audit_log, runs
+from openbureau.storage.ledger import audit_log, disputes, runs
 
 AS_OF = date(2025, 6, 30)
 SEVERITIES = [None, "minor", "general", "serious", "other"]
@@ -310,3 +310,46 @@ def test_between_two_rows_of_one_version_the_purge_takes_the_reports_newest(lake
     summary = purge(lake, AS_OF)
     assert summary.records == (5 if later_expired else 4)
     assert ("new-2025-03" in {r["record_id"] for r in _stored(lake)}) is not later_expired
+
+
+def _dispute(bureau, record_id: str, outcome: str | None, answered: date | None) -> None:
+    at = None if answered is None else datetime.combine(answered, time(12), tzinfo=UTC)
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            insert(disputes).values(
+                dispute_id=f"d{record_id.replace('-', ''):0>24}"[:25],
+                subject_id="S1", furnisher_id="bank-01", record_id=record_id,
+                record_type="credit_account", reason="not mine",
+                opened_at=datetime(2024, 1, 2, tzinfo=UTC), opened_by="test",
+                due_on=date(2024, 2, 1), status="open" if outcome is None else "answered",
+                outcome=outcome, note=outcome and "checked", answered_at=at,
+                answered_by=outcome and "test",
+            )
+        )  # fmt: skip
+
+
+def test_purge_removes_what_a_dispute_deleted_and_only_that(lake):
+    # deleted on 2025-05-01: its one version (reported 2025-03-31) goes from storage too
+    _dispute(lake, "new-2025-03", "unverifiable", date(2025, 5, 1))
+    # "deleted" before this version was furnished: a new furnishing, it stays
+    _dispute(lake, "mix-2024-01", "unverifiable", date(2024, 1, 15))
+    # still open, or verified: they stay
+    _dispute(lake, "edge-2018-07", None, None)
+    _dispute(lake, "ver-2024-02", "verified", date(2025, 5, 1))
+    before, hashes = _stored(lake), _hashes(lake)
+    dry = purge(lake, AS_OF, dry_run=True)
+    assert (dry.records, dry.disputed_records, dry.disputed_rows, dry.rows) == (4, 1, 1, 6)
+    assert _hashes(lake) == hashes
+    # a purge up to a day before the answer leaves it to a later purge
+    assert purge(lake, date(2025, 4, 30), dry_run=True).disputed_rows == 0
+
+    summary = purge(lake, AS_OF)
+    assert (summary.records, summary.disputed_records, summary.rows) == (4, 1, 6)
+    gone = {"old-2016-03", "old-2018-05", "mix-2017-01", "ver-2016-01", "new-2025-03"}
+    assert _stored(lake) == [r for r in before if r["record_id"] not in gone]
+    with lake.ledger.connect() as conn:
+        details = conn.execute(
+            select(audit_log.c.payload).where(audit_log.c.action == "lake.purged")
+        ).scalar_one()
+    assert '"disputed_rows":1' in details.replace(" ", "")
+    assert purge(lake, AS_OF).rows == 0  # a second run finds nothing

@@ -27,7 +27,8 @@ MAX_EXAMPLES = 40
 #: Requests that are well formed yet break a rule the schema cannot state get a documented
 #: 422, which is not a fault: a file refused whole by the catalogue's rules (with its
 #: receipt), an inquiry naming its subject both or neither ways, a consent an operator
-#: records without a signed form.
+#: records without a signed form, a dispute of a record the file does not show, or an
+#: answer to a dispute answered already.
 _RULED = ["2xx", "401", "403", "404", "409", "422"]
 CONFIG = SchemathesisConfig.from_str(
     f"""
@@ -42,6 +43,15 @@ checks.positive_data_acceptance.expected-statuses = {_RULED}
 [[operations]]
 include-path = "/v1/subjects/{{subject_id}}/consents"
 include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = {_RULED}
+
+[[operations]]
+include-path = "/v1/subjects/{{subject_id}}/disputes"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = {_RULED}
+
+[[operations]]
+include-path = "/v1/disputes/{{dispute_id}}/answer"
 checks.positive_data_acceptance.expected-statuses = {_RULED}
 """
 )

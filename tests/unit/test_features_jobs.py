@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import ibis
 import pytest
 
 from factories import LakeBuilder, make_bureau
 from openbureau.catalogue.rules import add_months
-from openbureau.features.jobs import build_features, latest_records, outcomes
+from openbureau.features.jobs import build_features, latest_records, outcomes, without_withdrawn
 from openbureau.features.rules import FEATURES, NEVER_DELINQUENT_MONTHS
 from openbureau.storage.lake import read_links, read_records
 
@@ -463,3 +464,39 @@ def test_outcomes_window_hardship_and_corrections(tmp_path):
     )
     got = dict(zip(frame["subject_id"], frame["bad"].astype(int), strict=True))
     assert got == {"O1": 0, "O2": 1, "O3": 0, "O4": 0, "O5": 1, "O6": 1, "O8": 0}
+
+
+WITHDRAWN_ON = date(2025, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("withdrawn", "kept"),
+    [
+        ([], ["a1:v1", "a1:v2", "a2:v1", "b1:v1"]),
+        # every version of a1 reported by the answer goes; a2 and another furnisher's a1 stay
+        ([("f1", "a1", WITHDRAWN_ON)], ["a2:v1", "b1:v1"]),
+        # a version reported after the answer is a new furnishing: it stays
+        ([("f1", "a1", date(2025, 2, 1))], ["a1:v2", "a2:v1", "b1:v1"]),
+        # two deleting answers for one record: the later one counts (no row is doubled)
+        ([("f1", "a1", date(2025, 1, 1)), ("f1", "a1", WITHDRAWN_ON)], ["a2:v1", "b1:v1"]),
+        ([("f9", "a1", WITHDRAWN_ON)], ["a1:v1", "a1:v2", "a2:v1", "b1:v1"]),
+    ],
+)
+def test_without_withdrawn_drops_the_versions_a_dispute_deleted(withdrawn, kept):
+    records = ibis.memtable(
+        {
+            "furnisher_id": ["f1", "f1", "f1", "f2"],
+            "record_id": ["a1", "a1", "a2", "a1"],
+            "version": [1, 2, 1, 1],
+            "tag": ["a1:v1", "a1:v2", "a2:v1", "b1:v1"],
+            "reported_on": [
+                date(2025, 1, 5),
+                date(2025, 2, 20),
+                date(2025, 1, 5),
+                date(2025, 1, 5),
+            ],
+        }
+    )
+    out = without_withdrawn(records, withdrawn)
+    assert out.columns == records.columns
+    assert sorted(out.execute()["tag"]) == kept

@@ -36,13 +36,21 @@ SCOPES: dict[str, str] = {
     "consents:manage": "record and revoke consents on a signed form",
     "consents:manage:own": "grant and revoke consent over one's own file",
     "audit:verify": "verify the audit chain",
+    "disputes:open": "dispute a record of any subject's file (on the subject's behalf)",
+    "disputes:open:own": "dispute a record of one's own file",
+    "disputes:answer": "list and answer the disputes of the key's furnisher's records",
 }
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "furnisher": frozenset({"batches:submit"}),
+    "furnisher": frozenset({"batches:submit", "disputes:answer"}),
     "inquirer": frozenset({"inquiries:make"}),
-    "subject": frozenset({"files:read:own", "consents:manage:own", "inquiries:make:own"}),
-    "operator": frozenset({"files:read", "consents:manage", "audit:verify"}),
+    "subject": frozenset(
+        {"files:read:own", "consents:manage:own", "inquiries:make:own", "disputes:open:own"}
+    ),
+    # an operator answers for any furnisher: it records a furnisher's written answer
+    "operator": frozenset(
+        {"files:read", "consents:manage", "audit:verify", "disputes:open", "disputes:answer"}
+    ),
     "auditor": frozenset({"audit:verify"}),
 }
 ROLES = tuple(ROLE_SCOPES)

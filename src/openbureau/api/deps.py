@@ -131,6 +131,8 @@ _ACTIONS = {
     "files:read": "read subjects' files",
     "consents:manage": "manage consents",
     "audit:verify": "verify the audit chain",
+    "disputes:open": "open disputes",
+    "disputes:answer": "answer disputes",
 }
 
 

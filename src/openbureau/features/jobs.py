@@ -14,6 +14,7 @@ from datetime import date
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from openbureau.catalogue.rules import PENALTY_RETENTION_MONTHS, add_months, retention_months
 from openbureau.features.rules import (
@@ -59,6 +60,30 @@ def latest_records(records: ir.Table, as_of: date | None = None) -> ir.Table:
     corrected = versioned.group_by(_KEY).agg(_top_version=versioned.version.max())
     joined = records.left_join(corrected, _KEY)
     keep = joined._top_version.isnull() | (joined.version.fill_null(1) == joined._top_version)
+    return joined.filter(keep).select(records.columns)
+
+
+def without_withdrawn(records: ir.Table, withdrawn: list[tuple[str, str, date]]) -> ir.Table:
+    """`records` without the versions a dispute's answer deleted: for each (furnisher_id,
+    record_id, answered on), those reported on or before that day (disputes/rules.py
+    `withdrawn`; a version reported later is a new furnishing)."""
+    if not withdrawn:
+        return records
+    latest: dict[tuple[str, str], date] = {}
+    for furnisher_id, record_id, on in withdrawn:
+        key = (furnisher_id, record_id)
+        latest[key] = max(on, latest.get(key, on))
+    gone = ibis.memtable(
+        pa.table(
+            {
+                "furnisher_id": pa.array([k[0] for k in latest], pa.string()),
+                "record_id": pa.array([k[1] for k in latest], pa.string()),
+                "_withdrawn_on": pa.array(list(latest.values()), pa.date32()),
+            }
+        )
+    )
+    joined = records.left_join(gone, _KEY)
+    keep = joined._withdrawn_on.isnull() | (joined.reported_on > joined._withdrawn_on)
     return joined.filter(keep).select(records.columns)
 
 

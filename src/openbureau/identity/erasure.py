@@ -115,10 +115,12 @@ class ErasureSummary:
 
 
 def lake_counts(
-    con: duckdb.DuckDBPyConnection, files: list[Path], *, without: str = ""
+    con: duckdb.DuckDBPyConnection, files: list[Path], *, without: str = "", withdrawn: str = ""
 ) -> pd.Series:
     """Rows per identity key in `files`; `without` names a table of (furnisher_id,
-    record_id) whose rows are not counted (a purge's dry run: what would be left)."""
+    record_id) whose rows are not counted, `withdrawn` one of (furnisher_id, record_id,
+    withdrawn_on) whose versions reported by withdrawn_on are not counted (a purge's dry
+    run: what would be left)."""
     if not files:
         return pd.Series(dtype="int64")
     minus = (
@@ -126,6 +128,11 @@ def lake_counts(
         if without
         else ""
     )
+    if withdrawn:
+        minus += (
+            f" ANTI JOIN {withdrawn} w ON r.furnisher_id = w.furnisher_id"
+            " AND r.record_id = w.record_id AND r.reported_on <= w.withdrawn_on"
+        )
     frame = con.execute(
         f"""
         SELECT r.identity_key, count(*) AS n

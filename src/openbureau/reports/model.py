@@ -124,6 +124,14 @@ class FurnishedIdentity(_Model):
     records: int
 
 
+class DisputeMark(_Model):
+    """A record's open dispute: shown "under dispute" to everyone who sees the record."""
+
+    dispute_id: str
+    opened_on: date
+    due_on: date = Field(description="The last day the furnisher's answer is on time.")
+
+
 class RecordView(_Model):
     """One record as the bureau holds it (latest version only), with its source."""
 
@@ -138,6 +146,9 @@ class RecordView(_Model):
     expires_on: date = Field(description="First day it may no longer be shown or used.")
     status: str | None = Field(description="Plain-words status of a public record.")
     fields: dict[str, FieldValue] = Field(description="The record type's furnished fields.")
+    under_dispute: DisputeMark | None = Field(
+        default=None, description="The subject contests this record; its furnisher must answer."
+    )
 
 
 class AccountSummary(_Model):
@@ -154,6 +165,9 @@ class AccountSummary(_Model):
     amount_past_due: Money | None
     months_reported: int
     worst_bucket_36m: str
+    under_dispute: bool = Field(
+        default=False, description="A monthly record of this account is under dispute."
+    )
     grid: list[GridCell] = Field(description="36 months, oldest first, ending at as_of.")
 
 

@@ -15,7 +15,15 @@ from sqlalchemy import Connection, bindparam, or_, select
 from openbureau.reports.rules import latest_versions
 from openbureau.storage import serving
 from openbureau.storage.lake import Lake, lake_query, record_schema
-from openbureau.storage.ledger import furnishers, inquiries, models, parties, scores, subjects
+from openbureau.storage.ledger import (
+    disputes,
+    furnishers,
+    inquiries,
+    models,
+    parties,
+    scores,
+    subjects,
+)
 from openbureau.storage.lookup import read_matching
 
 #: Hops followed through `subjects.merged_into` before giving up (guards against a cycle).
@@ -58,6 +66,22 @@ _INQUIRIES = (
     .order_by(inquiries.c.occurred_at.desc(), inquiries.c.inquiry_id)
 )
 _FURNISHERS = select(furnishers.c.furnisher_id, furnishers.c.name, furnishers.c.kind)
+# a record's disputes that matter to a report: open ones, and answers that deleted it
+_RECORD_DISPUTES = (
+    select(
+        disputes.c.dispute_id,
+        disputes.c.furnisher_id,
+        disputes.c.record_id,
+        disputes.c.status,
+        disputes.c.outcome,
+        disputes.c.opened_at,
+        disputes.c.due_on,
+        disputes.c.answered_at,
+    )
+    .where(disputes.c.record_id.in_(bindparam("record_ids", expanding=True)))
+    .where(or_(disputes.c.status == "open", disputes.c.outcome == "unverifiable"))
+    .order_by(disputes.c.opened_at, disputes.c.dispute_id)
+)
 
 
 def subject_row(conn: Connection, subject_id: str) -> dict[str, Any] | None:
@@ -103,6 +127,22 @@ def live_subject_rows(conn: Connection, limit: int) -> list[dict[str, Any]]:
 def furnisher_rows(conn: Connection) -> dict[str, dict[str, Any]]:
     rows = conn.execute(_FURNISHERS)
     return {r.furnisher_id: dict(r._mapping) for r in rows}
+
+
+def record_disputes(
+    conn: Connection, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The open disputes and deleting answers of the records `keys` ((furnisher_id,
+    record_id) pairs), oldest first, by record."""
+    if not keys:
+        return {}
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    rows = conn.execute(_RECORD_DISPUTES, {"record_ids": sorted({r for _, r in keys})})
+    for row in rows:
+        key = (row.furnisher_id, row.record_id)
+        if key in keys:
+            found.setdefault(key, []).append(dict(row._mapping))
+    return found
 
 
 def latest_score_row(conn: Connection, subject_id: str, as_of: date | None) -> dict | None:

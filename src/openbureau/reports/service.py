@@ -10,10 +10,12 @@ from typing import Any
 
 from openbureau.bootstrap import Bureau
 from openbureau.catalogue.model import CATALOGUE_VERSION, PILLARS, record_type
+from openbureau.disputes.rules import withdrawn
 from openbureau.features.rules import FEATURES_BY_NAME
 from openbureau.reports import reads
 from openbureau.reports.model import (
     AccountSummary,
+    DisputeMark,
     FurnishedIdentity,
     FurnisherRef,
     InquiryView,
@@ -25,6 +27,7 @@ from openbureau.reports.model import (
     ScorePublic,
     SubjectListing,
     SubjectReport,
+    in_utc,
 )
 from openbureau.reports.rules import (
     MonthlyStatus,
@@ -133,9 +136,10 @@ def build_report(
     if as_of is None:
         as_of = _default_as_of(bureau, keys, score_row, subject)
     held = reads.subject_records(bureau.lake, keys, as_of) if with_records else []
+    held, disputed = _dispute_marks(bureau, held)
     shown = [r for r in held if is_visible(r["record_type"], r, as_of)]
     refs = {fid: _furnisher_ref(fid, furnisher_rows) for fid in {r["furnisher_id"] for r in held}}
-    views = [_record_view(r, refs[r["furnisher_id"]], as_of) for r in shown]
+    views = [_record_view(r, refs[r["furnisher_id"]], as_of, disputed) for r in shown]
     return SubjectReport(
         subject_id=subject_id,
         subject_kind=subject["subject_kind"],
@@ -146,7 +150,7 @@ def build_report(
         catalogue_version=CATALOGUE_VERSION,
         score=_score_public(score_row) if score_row else None,
         identities=_identities(shown, refs),
-        accounts=_accounts(shown, refs, as_of),
+        accounts=_accounts(shown, refs, as_of, disputed),
         invoices=summarise_invoices(
             (r for r in shown if r["record_type"] == "invoice_payment"), as_of
         ),
@@ -177,7 +181,8 @@ def _improvements(
         return []
     rows = held if score_row["as_of"] == as_of else None
     if rows is None:
-        rows = reads.subject_records(bureau.lake, keys, score_row["as_of"])
+        then = reads.subject_records(bureau.lake, keys, score_row["as_of"])
+        rows, _ = _dispute_marks(bureau, then)
     try:
         found = explain.improvements(bureau, score_row, artefact, rows)
     except ModelNotFound:
@@ -249,7 +254,47 @@ def _reason(raw: Any) -> ReasonCode:
     return ReasonCode(code=None, text=str(raw))
 
 
-def _record_view(row: dict[str, Any], furnisher: FurnisherRef, as_of: date) -> RecordView:
+def _dispute_marks(
+    bureau: Bureau, held: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str], DisputeMark]]:
+    """`held` without the versions a dispute's answer deleted, and the open dispute of each
+    record under dispute (disputes/rules.py)."""
+    if not held:
+        return held, {}
+    with bureau.ledger.connect() as conn:
+        found = reads.record_disputes(conn, {(r["furnisher_id"], r["record_id"]) for r in held})
+    if not found:
+        return held, {}
+    kept = [
+        r
+        for r in held
+        if not any(
+            withdrawn(d["outcome"], _day(d["answered_at"]), r["reported_on"])
+            for d in found.get((r["furnisher_id"], r["record_id"]), ())
+        )
+    ]
+    marks = {
+        key: DisputeMark(
+            dispute_id=d["dispute_id"], opened_on=_day(d["opened_at"]), due_on=d["due_on"]
+        )
+        for key, ds in found.items()
+        for d in ds
+        if d["status"] == "open"
+    }
+    return kept, marks
+
+
+def _day(moment: Any) -> date | None:
+    """The UTC day of a ledger time (None stays None)."""
+    return None if moment is None else in_utc(moment).date()
+
+
+def _record_view(
+    row: dict[str, Any],
+    furnisher: FurnisherRef,
+    as_of: date,
+    disputed: dict[tuple[str, str], DisputeMark],
+) -> RecordView:
     rt = record_type(row["record_type"])
     return RecordView(
         furnisher=furnisher,
@@ -263,6 +308,7 @@ def _record_view(row: dict[str, Any], furnisher: FurnisherRef, as_of: date) -> R
         expires_on=record_expires_on(rt.name, row),
         status=record_status(rt.name, row, as_of),
         fields={name: row[name] for name in rt.field_names if row.get(name) is not None},
+        under_dispute=disputed.get((row["furnisher_id"], row["record_id"])),
     )
 
 
@@ -293,7 +339,12 @@ def _month_order(row: dict) -> tuple:
     return (row["reporting_month"], row["reported_on"], row["version"] or 1)
 
 
-def _accounts(rows: list[dict], refs: dict[str, FurnisherRef], as_of: date) -> list[AccountSummary]:
+def _accounts(
+    rows: list[dict],
+    refs: dict[str, FurnisherRef],
+    as_of: date,
+    disputed: dict[tuple[str, str], DisputeMark],
+) -> list[AccountSummary]:
     by_account: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         if r["record_type"] == "credit_account":
@@ -330,6 +381,7 @@ def _accounts(rows: list[dict], refs: dict[str, FurnisherRef], as_of: date) -> l
                 amount_past_due=_money(last["amount_past_due"], cur),
                 months_reported=len({r["reporting_month"] for r in months}),
                 worst_bucket_36m=worst_bucket(grid),
+                under_dispute=any((furnisher_id, r["record_id"]) in disputed for r in months),
                 grid=grid,
             )
         )

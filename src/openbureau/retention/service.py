@@ -32,6 +32,7 @@ import pyarrow as pa
 from sqlalchemy import insert
 
 from openbureau.audit import service as audit
+from openbureau.disputes.service import withdrawn_records
 from openbureau.identity import erasure
 from openbureau.progress import Progress, no_progress
 from openbureau.retention.rules import expiry_sql
@@ -53,8 +54,11 @@ class PurgeSummary:
     as_of: date
     dry_run: bool
     records: int = 0  # (furnisher, record_id) pairs purged, every version of each
-    rows: int = 0  # stored rows removed (versions included)
+    rows: int = 0  # stored rows removed (versions included), expired or disputed away
     records_by_type: dict[str, int] = field(default_factory=dict)
+    # records a dispute's answer deleted (disputes/rules.py), and their stored rows removed
+    disputed_records: int = 0
+    disputed_rows: int = 0
     files_rewritten: int = 0
     files_removed: int = 0
     serving: dict | None = None  # the serving runs rebuilt afterwards (storage/serving.py)
@@ -93,9 +97,10 @@ def purge(
         files = lake.record_files()
         con = duckdb.connect()
         try:
+            _register_withdrawn(con, bureau, as_of)
             affected = _find_expired(con, files, as_of, summary) if files else []
             if dry_run:
-                counts = erasure.lake_counts(con, files, without="expired")
+                counts = erasure.lake_counts(con, files, without="expired", withdrawn=WITHDRAWN)
                 found = erasure.erase_unfurnished(bureau, counts=counts, dry_run=True)
                 summary.identities = found.to_dict()
             elif affected:
@@ -114,9 +119,35 @@ def purge(
     return summary
 
 
+#: The table of versions a dispute's answer deleted: (furnisher_id, record_id, withdrawn_on).
+WITHDRAWN = "withdrawn"
+#: A lake row `r` that a dispute's answer deleted (a version reported by the answer's day).
+_WITHDRAWN_ROW = (
+    f"EXISTS (SELECT 1 FROM {WITHDRAWN} w WHERE w.furnisher_id = r.furnisher_id "
+    "AND w.record_id = r.record_id AND r.reported_on <= w.withdrawn_on)"
+)
+
+
+def _register_withdrawn(con, bureau, as_of: date) -> None:
+    """Table `withdrawn`: what disputes answered by `as_of` deleted (disputes/service.py);
+    the purge removes those versions from storage with the expired records."""
+    found = [(f, r, on) for f, r, on in withdrawn_records(bureau.ledger) if on <= as_of]
+    table = pa.table(
+        {
+            "furnisher_id": pa.array([f for f, _, _ in found], pa.string()),
+            "record_id": pa.array([r for _, r, _ in found], pa.string()),
+            "withdrawn_on": pa.array([on for _, _, on in found], pa.date32()),
+        }
+    )
+    con.register("withdrawn_rows", table)
+    con.execute(f"CREATE TABLE {WITHDRAWN} AS SELECT * FROM withdrawn_rows")
+    con.unregister("withdrawn_rows")
+
+
 def _find_expired(con, files: list[Path], as_of: date, summary: PurgeSummary) -> list:
     """Fill table `expired` (furnisher_id, record_id, record_type) and the summary's counts;
-    return [(file name, rows to remove)] of the files holding any of it."""
+    return [(file name, rows to remove)] of the files holding any of it, or any version a
+    dispute deleted (table `withdrawn`)."""
     paths = [str(p) for p in files]
     con.execute(
         f"""
@@ -139,12 +170,22 @@ def _find_expired(con, files: list[Path], as_of: date, summary: PurgeSummary) ->
     ).fetchall()
     summary.records_by_type = {t: int(n) for t, n in by_type}
     summary.records = sum(summary.records_by_type.values())
+    disputed = con.execute(
+        f"""
+        SELECT count(DISTINCT (r.furnisher_id, r.record_id)), count(*)
+        FROM read_parquet(?::VARCHAR[], union_by_name = true) r
+        WHERE {_WITHDRAWN_ROW}
+        """,
+        [paths],
+    ).fetchone()
+    summary.disputed_records, summary.disputed_rows = int(disputed[0]), int(disputed[1])
     affected = con.execute(
-        """
+        f"""
         SELECT r.filename, count(*)
         FROM read_parquet(?::VARCHAR[], filename = true, union_by_name = true) r
-        SEMI JOIN expired e
-          ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
+        WHERE EXISTS (SELECT 1 FROM expired e
+                      WHERE e.furnisher_id = r.furnisher_id AND e.record_id = r.record_id)
+           OR {_WITHDRAWN_ROW}
         GROUP BY ALL ORDER BY 1
         """,
         [paths],
@@ -165,9 +206,10 @@ def _rewrite(bureau, con, affected: list, summary: PurgeSummary, progress: Progr
         """Rewrite one file without its expired rows (True), or remove it (False)."""
         with con.cursor() as cur:  # one per thread; `expired` is the database's
             kept = cur.sql(
-                """
+                f"""
                 SELECT * FROM read_parquet(?) r ANTI JOIN expired e
                   ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
+                WHERE NOT {_WITHDRAWN_ROW}
                 """,
                 params=[name],
             ).to_arrow_table()
@@ -212,6 +254,8 @@ def _record(bureau, summary: PurgeSummary, files: list[str]) -> None:
         "records": summary.records,
         "rows": summary.rows,
         "records_by_type": summary.records_by_type,
+        "disputed_records": summary.disputed_records,
+        "disputed_rows": summary.disputed_rows,
         "files": [str(Path(f).relative_to(root)) for f in files],
     }
     with bureau.ledger.begin() as conn:

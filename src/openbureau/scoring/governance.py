@@ -19,7 +19,8 @@ from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
 from openbureau.catalogue.model import CATALOGUE_VERSION
 from openbureau.catalogue.rules import add_months
-from openbureau.features.jobs import build_features, outcomes
+from openbureau.disputes.service import withdrawn_records
+from openbureau.features.jobs import build_features, outcomes, without_withdrawn
 from openbureau.features.rules import feature_names
 from openbureau.scoring import registry
 from openbureau.scoring.model import TrainingError, evaluate, fit_scorecard
@@ -80,6 +81,7 @@ def read_lake(bureau: Bureau, as_of: date) -> Lake:
         con.raw_sql("SET parquet_metadata_cache = true")
     records = read_records(con, bureau.lake)
     records = records.filter(records.reported_on <= as_of)
+    records = without_withdrawn(records, withdrawn_records(bureau.ledger))
     records = held_for_jobs(con, records, bureau.settings.lake_cache_mb)
     links = read_links(con, bureau.lake)
     credit = records.filter(records.record_type == "credit_account")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     create_engine,
     event,
     make_url,
+    text,
 )
 
 metadata = MetaData()
@@ -227,6 +228,39 @@ outbox = Table(
     Column("body", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
+)
+
+
+#: A subject's dispute of one record, open until its furnisher answers (disputes/rules.py).
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("dispute_id", String(40), primary_key=True),
+    Column("subject_id", String(24), nullable=False, index=True),
+    Column("furnisher_id", String(64), ForeignKey("furnishers.furnisher_id"), nullable=False),
+    Column("record_id", String(255), nullable=False),
+    Column("record_type", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("due_on", Date, nullable=False),
+    # open, then answered (with outcome, note, answered_at and answered_by)
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(16)),
+    Column("note", Text),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("answered_by", String(200)),
+    Index("ix_disputes_record", "furnisher_id", "record_id"),
+    Index("ix_disputes_furnisher_status", "furnisher_id", "status"),
+    # one open dispute per record, however many requests race to open one
+    Index(
+        "ux_disputes_open_record",
+        "furnisher_id",
+        "record_id",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
 )
 
 

@@ -1,0 +1,1 @@
+"""Disputes: a subject contests a record, its furnisher answers within 30 days."""

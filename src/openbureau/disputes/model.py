@@ -1,0 +1,62 @@
+"""A dispute as shown to its subject, its furnisher and operators (pydantic v2, shared with
+OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from openbureau.disputes.rules import OUTCOMES, compensation
+from openbureau.reports.model import Money, in_utc
+
+
+class DisputePublic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dispute_id: str
+    subject_id: str
+    furnisher_id: str
+    record_id: str
+    record_type: str
+    reason: str = Field(description="What the subject says is wrong with the record.")
+    opened_at: AwareDatetime
+    due_on: date = Field(description="The last day the furnisher's answer is on time.")
+    status: str = Field(description="open (the record is under dispute), or answered.")
+    outcome: str | None = Field(description="verified, corrected or unverifiable (deleted).")
+    outcome_text: str | None
+    note: str | None = Field(description="The furnisher's answer in its own words.")
+    answered_at: AwareDatetime | None
+    days_late: int = Field(description="Days the answer is (or was) past due_on.")
+    compensation: Money = Field(description="Owed to the subject for a late answer.")
+
+    @field_validator("opened_at", "answered_at", mode="before")
+    @classmethod
+    def _in_utc(cls, value: object) -> object:
+        return in_utc(value)
+
+
+def dispute_public(row: dict[str, Any], today: date) -> DisputePublic:
+    """The ledger row as shown, with the compensation owed on `today` (fixed once answered)."""
+    opened_on = in_utc(row["opened_at"]).date()
+    answered_at = row["answered_at"]
+    answered_on = in_utc(answered_at).date() if answered_at is not None else None
+    owed = compensation(opened_on, answered_on, today)
+    return DisputePublic(
+        dispute_id=row["dispute_id"],
+        subject_id=row["subject_id"],
+        furnisher_id=row["furnisher_id"],
+        record_id=row["record_id"],
+        record_type=row["record_type"],
+        reason=row["reason"],
+        opened_at=row["opened_at"],
+        due_on=row["due_on"],
+        status=row["status"],
+        outcome=row["outcome"],
+        outcome_text=OUTCOMES.get(row["outcome"] or ""),
+        note=row["note"],
+        answered_at=answered_at,
+        days_late=owed.days_late,
+        compensation=Money(amount_minor=owed.amount_minor, currency=owed.currency),
+    )

@@ -1,0 +1,250 @@
+"""Dispute use cases: a subject (or an operator on its behalf) contests one record of its
+file; the record's furnisher (or an operator acting on its written answer) answers. Each step
+is audited and queues a notice to the subject in the outbox. Rules: disputes/rules.py."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from openbureau.audit import service as audit
+from openbureau.bootstrap import Bureau
+from openbureau.disputes.model import DisputePublic, dispute_public
+from openbureau.disputes.rules import DELETES, answer_problem, due_on, text_problem
+from openbureau.inquiries import outbox
+from openbureau.reports.model import in_utc
+from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
+from openbureau.reports.service import SubjectNotFound, build_report
+from openbureau.storage.ledger import disputes
+from openbureau.storage.ledger import outbox as outbox_table
+
+#: The purpose the audit chain records for dispute handling.
+PURPOSE = "dispute"
+
+
+class DisputeError(ValueError):
+    """A dispute that cannot be opened or answered; the message says why."""
+
+
+class DisputeNotFound(LookupError):
+    """No such dispute (among those the caller may see)."""
+
+
+def open_dispute(
+    bureau: Bureau,
+    subject_id: str,
+    furnisher_id: str,
+    record_id: str,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> DisputePublic:
+    """Open a dispute of a record shown in the subject's file today: from this moment the
+    record is shown "under dispute", and its furnisher has until `due_on` to answer. Raises
+    SubjectNotFound, or DisputeError (no such record in the file, already under dispute, an
+    empty or overlong reason)."""
+    problem = text_problem("the reason", reason)
+    if problem:
+        raise DisputeError(problem)
+    with bureau.ledger.connect() as conn:
+        if subject_row(conn, subject_id) is None:
+            raise SubjectNotFound(subject_id)
+        subject_id = surviving_subject(conn, subject_id)
+    today = now.date()
+    report = build_report(bureau, subject_id, today, holder_view=False)
+    record = next(
+        (
+            r
+            for r in report.records
+            if r.furnisher.furnisher_id == furnisher_id and r.record_id == record_id
+        ),
+        None,
+    )
+    if record is None:
+        raise DisputeError(
+            f"no record {record_id!r} from furnisher {furnisher_id!r} is shown in the file of "
+            f"{subject_id} today (see its report for the records that are)"
+        )
+    if record.under_dispute is not None:
+        raise DisputeError(
+            f"record {record_id!r} is already under dispute ({record.under_dispute.dispute_id}, "
+            f"due {record.under_dispute.due_on.isoformat()})"
+        )
+    row = {
+        "dispute_id": "d" + secrets.token_hex(12),
+        "subject_id": subject_id,
+        "furnisher_id": furnisher_id,
+        "record_id": record_id,
+        "record_type": record.record_type,
+        "reason": reason,
+        "opened_at": now,
+        "opened_by": actor,
+        "due_on": due_on(today),
+        "status": "open",
+        "outcome": None,
+        "note": None,
+        "answered_at": None,
+        "answered_by": None,
+    }
+    try:
+        with bureau.ledger.begin() as conn:
+            _record_opening(conn, row, actor, now)
+    except IntegrityError as exc:
+        # another request opened one first (the ledger allows one open dispute per record)
+        raise DisputeError(f"record {record_id!r} is already under dispute") from exc
+    return dispute_public(row, today)
+
+
+def _record_opening(conn: Connection, row: dict, actor: str, now: datetime) -> None:
+    """The dispute's row, its audit entry and the subject's notice, in the caller's
+    transaction."""
+    conn.execute(insert(disputes).values(**row))
+    audit.append(
+        conn,
+        actor=actor,
+        action="dispute.open",
+        subject_id=row["subject_id"],
+        purpose=PURPOSE,
+        payload={
+            **{k: row[k] for k in ("dispute_id", "furnisher_id", "record_id", "due_on")},
+            # the subject's words may hold personal data the chain must not keep for ever
+            "reason_sha256": _digest(row["reason"]),
+        },
+        occurred_at=now,
+    )
+    notice = outbox.notice_row(row["subject_id"], "dispute", _notice(row), now)
+    conn.execute(insert(outbox_table).values(**notice))
+
+
+def answer_dispute(
+    bureau: Bureau,
+    dispute_id: str,
+    outcome: str,
+    note: str,
+    *,
+    actor: str,
+    furnisher_id: str | None,
+    now: datetime,
+) -> DisputePublic:
+    """The furnisher's answer: verified, corrected or unverifiable (the record is deleted:
+    left out of every report and score from now on, and out of storage at the next purge).
+    With `furnisher_id`, only that furnisher's disputes can be answered. Raises
+    DisputeNotFound, or DisputeError (answered already, an unknown outcome, an empty note)."""
+    problem = text_problem("the note", note)
+    if problem:
+        raise DisputeError(problem)
+    with bureau.ledger.begin() as conn:
+        found = conn.execute(select(disputes).where(disputes.c.dispute_id == dispute_id)).first()
+        if found is None or (furnisher_id is not None and found.furnisher_id != furnisher_id):
+            raise DisputeNotFound(f"no dispute {dispute_id!r}")
+        problem = answer_problem(found.status, outcome)
+        if problem:
+            raise DisputeError(problem)
+        changes = {
+            "status": "answered",
+            "outcome": outcome,
+            "note": note,
+            "answered_at": now,
+            "answered_by": actor,
+        }
+        done = conn.execute(
+            update(disputes)
+            .where(disputes.c.dispute_id == dispute_id)
+            .where(disputes.c.status == "open")
+            .values(**changes)
+        )
+        if done.rowcount != 1:  # another answer committed since the read above
+            raise DisputeError(answer_problem("answered", outcome) or "already answered")
+        row = {**found._mapping, **changes}
+        shown = dispute_public(row, now.date())
+        audit.append(
+            conn,
+            actor=actor,
+            action="dispute.answer",
+            subject_id=found.subject_id,
+            purpose=PURPOSE,
+            payload={
+                "dispute_id": dispute_id,
+                "furnisher_id": found.furnisher_id,
+                "record_id": found.record_id,
+                "outcome": outcome,
+                "deleted": outcome == DELETES,
+                "days_late": shown.days_late,
+                "note_sha256": _digest(note),
+            },
+            occurred_at=now,
+        )
+        notice = {
+            **_notice(row),
+            "outcome": outcome,
+            "days_late": shown.days_late,
+            "compensation_minor": shown.compensation.amount_minor,
+            "compensation_currency": shown.compensation.currency,
+        }
+        conn.execute(
+            insert(outbox_table).values(
+                **outbox.notice_row(found.subject_id, "dispute", notice, now)
+            )
+        )
+    return shown
+
+
+def subject_disputes(engine: Engine, subject_id: str, today: date) -> list[DisputePublic]:
+    """Every dispute of the subject's file (merged ids included), oldest first."""
+    with engine.connect() as conn:
+        if subject_row(conn, subject_id) is None:
+            raise SubjectNotFound(subject_id)
+        ids = subject_and_merged_ids(conn, subject_id)
+        rows = conn.execute(
+            select(disputes)
+            .where(disputes.c.subject_id.in_(ids))
+            .order_by(disputes.c.opened_at, disputes.c.dispute_id)
+        )
+        return [dispute_public(dict(r._mapping), today) for r in rows]
+
+
+def furnisher_disputes(
+    engine: Engine, furnisher_id: str | None, status: str | None, today: date
+) -> list[DisputePublic]:
+    """The disputes of one furnisher's records (all furnishers' when None), oldest first;
+    with `status`, only open or only answered ones."""
+    query = select(disputes).order_by(disputes.c.due_on, disputes.c.dispute_id)
+    if furnisher_id is not None:
+        query = query.where(disputes.c.furnisher_id == furnisher_id)
+    if status is not None:
+        query = query.where(disputes.c.status == status)
+    with engine.connect() as conn:
+        return [dispute_public(dict(r._mapping), today) for r in conn.execute(query)]
+
+
+def withdrawn_records(engine: Engine) -> list[tuple[str, str, date]]:
+    """(furnisher_id, record_id, answered on) of every record a dispute's answer deleted:
+    its versions reported on or before that day are neither shown nor used (rules.withdrawn)."""
+    query = select(disputes.c.furnisher_id, disputes.c.record_id, disputes.c.answered_at).where(
+        disputes.c.outcome == DELETES
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    # SQLite hands times back without their zone: in_utc makes them UTC either way
+    return [(f, r, in_utc(at).date()) for f, r, at in rows]  # type: ignore[union-attr]
+
+
+def _notice(row: dict) -> dict:
+    """What the subject's notice says of the dispute (JSON: dates as ISO text)."""
+    return {
+        "dispute_id": row["dispute_id"],
+        "furnisher_id": row["furnisher_id"],
+        "record_id": row["record_id"],
+        "record_type": row["record_type"],
+        "due_on": row["due_on"].isoformat(),
+        "status": row["status"],
+    }
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
