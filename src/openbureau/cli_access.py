@@ -231,11 +231,11 @@ def disputes_list(
     home: HomeOption = None,
 ) -> None:
     """Disputes, soonest due first, as JSON lines, with what a late answer owes today."""
-    from openbureau.disputes.service import furnisher_disputes
+    from openbureau.disputes.service import furnisher_disputes, utc_day
 
     if status not in (None, "open", "answered"):
         _fail(f"--status must be open or answered, not {status!r}", 2)
-    today = _now().date()
+    today = utc_day(_now())
     found = furnisher_disputes(
         _bureau(home).ledger, furnisher, "open" if overdue else status, today
     )
@@ -255,13 +255,13 @@ def disputes_open(
     """Open a dispute the subject sent by letter: the record is under dispute at once."""
     from openbureau.audit.service import LOCAL_OPERATOR
     from openbureau.disputes.service import DisputeError, open_dispute
-    from openbureau.reports.service import SubjectNotFound
+    from openbureau.reports.service import SubjectMerged, SubjectNotFound
 
     try:
         opened = open_dispute(
             _bureau(home), subject, furnisher, record, reason, actor=LOCAL_OPERATOR, now=_now()
         )
-    except (DisputeError, SubjectNotFound) as exc:
+    except (DisputeError, SubjectNotFound, SubjectMerged) as exc:
         _fail(str(exc), 2)
     console.print(
         f"dispute {opened.dispute_id}: {record} from {furnisher} is under dispute; "

@@ -184,6 +184,7 @@ def test_report_of_a_good_file(client):
         "overdue": 0,
         "not_yet_due": 0,
         "overdue_by_currency": {},
+        "under_dispute": 0,
     }
     addresses = {(i["furnisher"]["furnisher_id"], i["address_line1"]) for i in report["identities"]}
     assert addresses == {

@@ -18,7 +18,7 @@ from openbureau.bootstrap import build_bureau
 from openbureau.disputes.service import withdrawn_records
 from openbureau.inquiries.outbox import list_notices
 from openbureau.storage.ledger import audit_log
-from report_fixture import AS_OF, GOOD, THIN, build_report_fixture
+from report_fixture import AS_OF, GOOD, MERGED, THIN, build_report_fixture
 
 NOW = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
 PROBLEM = "application/problem+json"
@@ -111,7 +111,7 @@ def test_a_disputed_record_is_marked_at_once_then_deleted_when_unverifiable(bure
         assert card[0]["under_dispute"] is True
 
         again = _open(client, keys["self-good"], MONTH)
-        assert again.status_code == 422 and "already under dispute" in again.json()["detail"]
+        assert again.status_code == 409 and "already under dispute" in again.json()["detail"]
 
         # it goes to its furnisher, and only to it
         queue = client.get("/v1/disputes?status=open", headers=bearer(keys["bank-north"]))
@@ -138,7 +138,7 @@ def test_a_disputed_record_is_marked_at_once_then_deleted_when_unverifiable(bure
         assert len(after["records"]) == len(before["records"]) - 1
         assert after["expired_records"] == before["expired_records"]
         twice = _answer(client, keys["bank-north"], dispute["dispute_id"], "verified")
-        assert twice.status_code == 422 and "already answered" in twice.json()["detail"]
+        assert twice.status_code == 409 and "already answered" in twice.json()["detail"]
         gone = _open(client, keys["self-good"], MONTH)
         assert gone.status_code == 422 and "no record" in gone.json()["detail"]
         listed = client.get(f"/v1/subjects/{GOOD}/disputes", headers=bearer(keys["self-good"]))
@@ -158,6 +158,70 @@ def test_a_disputed_record_is_marked_at_once_then_deleted_when_unverifiable(bure
     ]  # fmt: skip
     assert [n["status"] for n in notices] == ["open", "answered"]
     assert notices[1]["outcome"] == "unverifiable" and notices[1]["compensation_minor"] == 1500_00
+    # a notice names the dispute and the record; the words stay in the dispute
+    assert not any("paid this month" in str(n) or "our books" in str(n) for n in notices)
+
+
+def test_an_open_dispute_past_due_owes_more_each_day(bureau, keys):
+    month = "CC-1001-202411"
+    with _client(bureau) as client:
+        dispute = _open(client, keys["self-good"], month).json()
+    for days, late in ((30, 0), (31, 1), (40, 10)):
+        with _client(bureau, now=NOW + timedelta(days=days)) as client:
+            mine = client.get("/v1/disputes?status=open", headers=bearer(keys["bank-north"]))
+            (found,) = [d for d in mine.json() if d["dispute_id"] == dispute["dispute_id"]]
+            assert (found["days_late"], found["compensation"]["amount_minor"]) == (
+                late, late * 100_00,
+            )  # fmt: skip
+    # the furnisher's listing is a read of each file it shows: audited under its key
+    with bureau.ledger.connect() as conn:
+        listed = conn.execute(
+            select(audit_log.c.purpose, audit_log.c.payload).where(
+                audit_log.c.action == "disputes.listed", audit_log.c.subject_id == GOOD,
+                audit_log.c.actor.like("party:bank-north/%"),
+            )
+        ).all()  # fmt: skip
+    # the three listings above (the first test's own listing may come first)
+    assert len(listed) >= 3 and {p for p, _ in listed} == {"dispute"}
+    assert all('"status":"open"' in payload.replace(" ", "") for _, payload in listed[-3:])
+
+
+def test_a_corrected_record_loses_its_mark_and_the_correction_shows(bureau, keys):
+    month = "CC-1001-202412"
+    with _client(bureau) as client:
+        dispute = _open(client, keys["self-good"], month).json()
+        answered = _answer(client, keys["bank-north"], dispute["dispute_id"], "corrected")
+        assert answered.status_code == 200 and answered.json()["outcome"] == "corrected"
+        assert "corrected version replaces it" in answered.json()["outcome_text"]
+        shown = _record(_report(client, keys["self-good"]), month)
+        assert shown is not None and shown["under_dispute"] is None
+
+
+def test_a_disputed_invoice_is_counted_where_a_lender_sees_invoices(bureau, keys):
+    with _client(bureau) as client:
+        r = _open(client, keys["self-good"], "E-3", furnisher="utility-city",
+                  reason="I paid this on time;\r\nthe bank's statement shows it.")  # fmt: skip
+        assert r.status_code == 201, r.text  # a form's CRLF line ends are taken
+        answer = client.post(
+            "/v1/inquiries", headers=bearer(keys["lender-1"]),
+            json={"purpose": "credit_application", "subject_id": GOOD},
+        ).json()  # fmt: skip
+        assert answer["invoices"]["under_dispute"] == 1
+        assert _report(client, keys["self-good"])["invoices"]["under_dispute"] == 1
+
+
+def test_a_merged_id_leads_to_the_surviving_file(bureau, keys):
+    with _client(bureau) as client:
+        listed = client.get(f"/v1/subjects/{MERGED}/disputes", headers=bearer(keys["ops-1"]),
+                            follow_redirects=False)  # fmt: skip
+        assert listed.status_code == 307
+        assert listed.headers["location"].endswith(f"/v1/subjects/{GOOD}/disputes")
+        opened = client.post(
+            f"/v1/subjects/{MERGED}/disputes", headers=bearer(keys["ops-1"]),
+            json={"furnisher_id": "bank-north", "record_id": "CC-1001-202501", "reason": "x"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert opened.status_code == 307, opened.text
 
 
 def test_a_verified_record_stays_without_its_mark(bureau, keys):

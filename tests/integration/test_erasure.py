@@ -25,7 +25,14 @@ from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
 from openbureau.reports.service import build_report
 from openbureau.retention.service import purge
-from openbureau.storage.ledger import audit_log, review_pairs, scores, subject_keys, subjects
+from openbureau.storage.ledger import (
+    audit_log,
+    disputes,
+    review_pairs,
+    scores,
+    subject_keys,
+    subjects,
+)
 
 AS_OF = date(2025, 6, 30)
 COLUMNS = [
@@ -137,6 +144,30 @@ def _pair(conn, left: str, right: str, status: str) -> None:
     )
 
 
+def _dispute(conn, subject_id: str, record_id: str) -> str:
+    dispute_id = f"d{record_id.replace('-', ''):0>24}"[:25]
+    conn.execute(
+        insert(disputes).values(
+            dispute_id=dispute_id,
+            subject_id=subject_id,
+            furnisher_id="bank-01",
+            record_id=record_id,
+            record_type="credit_account",
+            reason="my own words",
+            salt="00" * 16,
+            opened_at=datetime.now(UTC),
+            opened_by="test",
+            due_on=AS_OF,
+            status="answered",
+            outcome="verified",
+            note="their words",
+            answered_at=datetime.now(UTC),
+            answered_by="test",
+        )  # fmt: skip
+    )
+    return dispute_id
+
+
 def _entries(bureau) -> list:
     return _rows(bureau, audit_log)
 
@@ -163,6 +194,7 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
         _pair(conn, li_key, chen_key, "different")  # names an erased variant: goes
         _pair(conn, moved_key, wei_key, "same")  # likewise
         _pair(conn, wei_key, chen_key, "open")  # both kept: stays
+        li_dispute, wei_dispute = _dispute(conn, li, "li-words"), _dispute(conn, wei, "wei-words")
 
     preview = purge(bureau, AS_OF, dry_run=True)
     summary = purge(bureau, AS_OF)
@@ -192,6 +224,12 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
     assert row_li.erased_at is not None and row_li.subject_kind == "person"
     assert _rows(bureau, subject_keys, subject_keys.c.subject_id == li) == []
     assert _rows(bureau, scores, scores.c.subject_id == li) == []
+    # Li's disputes stay (when, which record, the outcome), without the words or their salt
+    (gone,) = _rows(bureau, disputes, disputes.c.dispute_id == li_dispute)
+    assert (gone.reason, gone.note, gone.salt) == ("(erased)", "(erased)", None)
+    assert gone.outcome == "verified"
+    (kept,) = _rows(bureau, disputes, disputes.c.dispute_id == wei_dispute)
+    assert (kept.reason, kept.note, kept.salt) == ("my own words", "their words", "00" * 16)
     # Wei and Chen keep theirs
     (row,) = _rows(bureau, subjects, subjects.c.subject_id == wei)
     assert row.display_name == "Wei Zhang" and row.erased_at is None

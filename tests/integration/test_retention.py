@@ -23,6 +23,7 @@ from openbureau.audit.service import verify
 from openbureau.catalogue.model import RECORD_TYPES
 from openbureau.cli import app as cli
 from openbureau.features.jobs import build_features
+from openbureau.identity import erasure
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
 from openbureau.reports.rules import record_expires_on
@@ -336,6 +337,8 @@ def test_purge_removes_what_a_dispute_deleted_and_only_that(lake):
     # still open, or verified: they stay
     _dispute(lake, "edge-2018-07", None, None)
     _dispute(lake, "ver-2024-02", "verified", date(2025, 5, 1))
+    # expired and deleted both: counted once, among the expired
+    _dispute(lake, "old-2016-03", "unverifiable", date(2025, 5, 1))
     before, hashes = _stored(lake), _hashes(lake)
     dry = purge(lake, AS_OF, dry_run=True)
     assert (dry.records, dry.disputed_records, dry.disputed_rows, dry.rows) == (4, 1, 1, 6)
@@ -353,3 +356,29 @@ def test_purge_removes_what_a_dispute_deleted_and_only_that(lake):
         ).scalar_one()
     assert '"disputed_rows":1' in details.replace(" ", "")
     assert purge(lake, AS_OF).rows == 0  # a second run finds nothing
+
+
+def test_a_dry_run_counts_identities_without_what_disputes_deleted(tmp_path):
+    """What a dry run says the erasure would find: rows per identity key, less the expired
+    records and the versions a dispute deleted (reported by the answer's day)."""
+    path = tmp_path / "r.parquet"
+    pq.write_table(
+        pa.table({
+            "identity_key": ["k1", "k1", "k2", "k2", "k3"],
+            "furnisher_id": ["f", "f", "f", "f", "f"],
+            "record_id": ["a", "b", "c", "c", "d"],
+            "reported_on": [date(2025, 1, 5), date(2025, 1, 5), date(2025, 1, 5),
+                            date(2025, 3, 5), date(2025, 1, 5)],
+        }),
+        path,
+    )  # fmt: skip
+    con = duckdb.connect()
+    con.execute("CREATE TABLE expired AS SELECT 'f' AS furnisher_id, 'a' AS record_id")
+    con.execute(
+        "CREATE TABLE withdrawn AS SELECT * FROM (VALUES ('f', 'c', DATE '2025-02-01'), "
+        "('f', 'd', DATE '2025-02-01')) t(furnisher_id, record_id, withdrawn_on)"
+    )
+    counts = erasure.lake_counts(con, [path], without="expired", withdrawn="withdrawn")
+    # k1 keeps b; k2 keeps the version of c furnished after the answer; k3 has nothing left
+    assert counts.to_dict() == {"k1": 1, "k2": 1}
+    assert erasure.lake_counts(con, [path]).to_dict() == {"k1": 2, "k2": 2, "k3": 1}

@@ -28,8 +28,8 @@ MAX_EXAMPLES = 40
 #: 422, which is not a fault: a file refused whole by the catalogue's rules (with its
 #: receipt), an inquiry naming its subject both or neither ways, a consent an operator
 #: records without a signed form, a dispute of a record the file does not show, or an
-#: answer to a dispute answered already.
-_RULED = ["2xx", "401", "403", "404", "409", "422"]
+#: answer to a dispute answered already (409). A merged subject's id answers 307.
+_RULED = ["2xx", "307", "401", "403", "404", "409", "422"]
 CONFIG = SchemathesisConfig.from_str(
     f"""
 [[operations]]

@@ -43,33 +43,45 @@ def test_the_furnisher_has_thirty_days():
     ],
 )
 def test_days_late(answered, on, late):
-    assert days_late(OPENED, answered, on) == late
-    owed = compensation(OPENED, answered, on)
+    assert days_late(DUE, answered, on) == late
+    owed = compensation(DUE, answered, on)
     assert (owed.days_late, owed.amount_minor, owed.currency) == (
         late, late * COMPENSATION_PER_DAY_MINOR, "INR",
     )  # fmt: skip
 
 
 def test_the_rbi_rate_is_rs_100_a_day():
-    assert compensation(OPENED, DUE + timedelta(days=7), DUE).amount_minor == 700_00
+    assert compensation(DUE, DUE + timedelta(days=7), DUE).amount_minor == 700_00
 
 
-@given(days, days, days)
-def test_late_days_are_never_negative_and_stop_at_the_answer(opened, answered, on):
-    late = days_late(opened, answered, on)
+def test_the_stored_due_date_counts():
+    # the due date stored with the dispute decides, not the opening date plus 30 days
+    assert days_late(DUE + timedelta(days=10), None, DUE + timedelta(days=12)) == 2
+
+
+@given(days, st.one_of(st.none(), days), days, st.integers(0, 400))
+def test_an_answer_fixes_what_is_owed(due, answered, on, wait):
+    late = days_late(due, answered, on)
     assert late >= 0
-    # once answered, the day asked about changes nothing
-    assert late == days_late(opened, answered, on + timedelta(days=400))
-    assert (late == 0) == (answered <= due_on(opened))
+    later = days_late(due, answered, on + timedelta(days=wait))
+    if answered is not None:
+        # once answered, the day asked about changes nothing
+        assert later == late
+        assert (late == 0) == (answered <= due)
+    else:
+        # open: each day asked about later adds at most a day
+        assert late <= later <= late + wait
+        assert (late == 0) == (on <= due)
 
 
 @given(days, st.integers(0, 2000), st.integers(0, 2000))
-def test_an_open_dispute_owes_more_the_longer_it_waits(opened, a, b):
+def test_answering_later_never_owes_less(due, a, b):
     early, later = sorted((a, b))
-    owed_early = days_late(opened, None, opened + timedelta(days=early))
-    owed_later = days_late(opened, None, opened + timedelta(days=later))
+    on = due + timedelta(days=3000)
+    owed_early = compensation(due, due + timedelta(days=early - 30), on).amount_minor
+    owed_later = compensation(due, due + timedelta(days=later - 30), on).amount_minor
     assert owed_early <= owed_later
-    assert owed_later - owed_early <= later - early
+    assert owed_later - owed_early <= (later - early) * 100_00
 
 
 @pytest.mark.parametrize(
@@ -95,6 +107,7 @@ def test_answer_problem(status, outcome, problem):
         ("", "empty"),
         ("   \n ", "empty"),
         ("x" * 1001, "at most 1000"),
+        ("a form's\r\nline ends", None),
         ("bell\x07", "control characters"),
     ],
 )

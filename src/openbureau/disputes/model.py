@@ -4,7 +4,7 @@ OpenAPI)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -20,11 +20,18 @@ class DisputePublic(BaseModel):
     furnisher_id: str
     record_id: str
     record_type: str
-    reason: str = Field(description="What the subject says is wrong with the record.")
+    reason: str = Field(
+        description="What the subject says is wrong with the record ((erased) once the "
+        "subject's file is emptied)."
+    )
     opened_at: AwareDatetime
     due_on: date = Field(description="The last day the furnisher's answer is on time.")
-    status: str = Field(description="open (the record is under dispute), or answered.")
-    outcome: str | None = Field(description="verified, corrected or unverifiable (deleted).")
+    status: Literal["open", "answered"] = Field(
+        description="open (the record is under dispute), or answered."
+    )
+    outcome: Literal["verified", "corrected", "unverifiable"] | None = Field(
+        description="verified, corrected or unverifiable (deleted)."
+    )
     outcome_text: str | None
     note: str | None = Field(description="The furnisher's answer in its own words.")
     answered_at: AwareDatetime | None
@@ -38,11 +45,11 @@ class DisputePublic(BaseModel):
 
 
 def dispute_public(row: dict[str, Any], today: date) -> DisputePublic:
-    """The ledger row as shown, with the compensation owed on `today` (fixed once answered)."""
-    opened_on = in_utc(row["opened_at"]).date()
+    """The ledger row as shown, with the compensation owed on `today` (a UTC day; fixed once
+    answered)."""
     answered_at = row["answered_at"]
     answered_on = in_utc(answered_at).date() if answered_at is not None else None
-    owed = compensation(opened_on, answered_on, today)
+    owed = compensation(row["due_on"], answered_on, today)
     return DisputePublic(
         dispute_id=row["dispute_id"],
         subject_id=row["subject_id"],

@@ -37,6 +37,8 @@ DELETES = "unverifiable"
 
 #: Longest reason a subject may give, and longest note a furnisher may answer with.
 MAX_TEXT = 1000
+#: What a reason or note becomes once the subject's file is emptied (identity/erasure.py).
+ERASED_TEXT = "(erased)"
 
 
 def due_on(opened_on: date) -> date:
@@ -44,11 +46,11 @@ def due_on(opened_on: date) -> date:
     return opened_on + timedelta(days=ANSWER_DAYS)
 
 
-def days_late(opened_on: date, answered_on: date | None, on: date) -> int:
-    """Days of delay: past the due date up to the answer, or up to `on` while unanswered
-    (never before the dispute was opened, never negative)."""
+def days_late(due: date, answered_on: date | None, on: date) -> int:
+    """Days of delay past `due` (the dispute's stored due date): up to the answer, or up to
+    `on` while unanswered; never negative."""
     end = answered_on if answered_on is not None else on
-    return max(0, (end - due_on(opened_on)).days)
+    return max(0, (end - due).days)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ class Compensation:
     currency: str = COMPENSATION_CURRENCY
 
 
-def compensation(opened_on: date, answered_on: date | None, on: date) -> Compensation:
-    late = days_late(opened_on, answered_on, on)
+def compensation(due: date, answered_on: date | None, on: date) -> Compensation:
+    late = days_late(due, answered_on, on)
     return Compensation(late, late * COMPENSATION_PER_DAY_MINOR)
 
 
@@ -69,7 +71,7 @@ def text_problem(what: str, text: str) -> str | None:
         return f"{what} is empty: say what is wrong with the record"
     if len(text) > MAX_TEXT:
         return f"{what} is {len(text)} characters long; at most {MAX_TEXT}"
-    if any(ord(c) < 32 or ord(c) == 127 for c in text if c not in "\n\t"):
+    if any(ord(c) < 32 or ord(c) == 127 for c in text if c not in "\r\n\t"):
         return f"{what} holds control characters"
     return None
 

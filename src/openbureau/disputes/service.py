@@ -5,6 +5,7 @@ is audited and queues a notice to the subject in the outbox. Rules: disputes/rul
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import date, datetime
 
@@ -18,7 +19,7 @@ from openbureau.disputes.rules import DELETES, answer_problem, due_on, text_prob
 from openbureau.inquiries import outbox
 from openbureau.reports.model import in_utc
 from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
-from openbureau.reports.service import SubjectNotFound, build_report
+from openbureau.reports.service import SubjectMerged, SubjectNotFound, build_report
 from openbureau.storage.ledger import disputes
 from openbureau.storage.ledger import outbox as outbox_table
 
@@ -28,6 +29,10 @@ PURPOSE = "dispute"
 
 class DisputeError(ValueError):
     """A dispute that cannot be opened or answered; the message says why."""
+
+
+class DisputeConflict(DisputeError):
+    """The record is already under dispute, or the dispute is already answered."""
 
 
 class DisputeNotFound(LookupError):
@@ -46,16 +51,15 @@ def open_dispute(
 ) -> DisputePublic:
     """Open a dispute of a record shown in the subject's file today: from this moment the
     record is shown "under dispute", and its furnisher has until `due_on` to answer. Raises
-    SubjectNotFound, or DisputeError (no such record in the file, already under dispute, an
+    SubjectNotFound, SubjectMerged (a merged id: the file is now the surviving subject's),
+    DisputeConflict (already under dispute) or DisputeError (no such record in the file, an
     empty or overlong reason)."""
     problem = text_problem("the reason", reason)
     if problem:
         raise DisputeError(problem)
     with bureau.ledger.connect() as conn:
-        if subject_row(conn, subject_id) is None:
-            raise SubjectNotFound(subject_id)
-        subject_id = surviving_subject(conn, subject_id)
-    today = now.date()
+        _live(conn, subject_id)
+    today = utc_day(now)
     report = build_report(bureau, subject_id, today, holder_view=False)
     record = next(
         (
@@ -71,7 +75,7 @@ def open_dispute(
             f"{subject_id} today (see its report for the records that are)"
         )
     if record.under_dispute is not None:
-        raise DisputeError(
+        raise DisputeConflict(
             f"record {record_id!r} is already under dispute ({record.under_dispute.dispute_id}, "
             f"due {record.under_dispute.due_on.isoformat()})"
         )
@@ -82,6 +86,7 @@ def open_dispute(
         "record_id": record_id,
         "record_type": record.record_type,
         "reason": reason,
+        "salt": secrets.token_hex(16),
         "opened_at": now,
         "opened_by": actor,
         "due_on": due_on(today),
@@ -96,7 +101,7 @@ def open_dispute(
             _record_opening(conn, row, actor, now)
     except IntegrityError as exc:
         # another request opened one first (the ledger allows one open dispute per record)
-        raise DisputeError(f"record {record_id!r} is already under dispute") from exc
+        raise DisputeConflict(f"record {record_id!r} is already under dispute") from exc
     return dispute_public(row, today)
 
 
@@ -113,7 +118,7 @@ def _record_opening(conn: Connection, row: dict, actor: str, now: datetime) -> N
         payload={
             **{k: row[k] for k in ("dispute_id", "furnisher_id", "record_id", "due_on")},
             # the subject's words may hold personal data the chain must not keep for ever
-            "reason_sha256": _digest(row["reason"]),
+            "reason_hmac": _digest(row["salt"], row["reason"]),
         },
         occurred_at=now,
     )
@@ -144,7 +149,7 @@ def answer_dispute(
             raise DisputeNotFound(f"no dispute {dispute_id!r}")
         problem = answer_problem(found.status, outcome)
         if problem:
-            raise DisputeError(problem)
+            raise (DisputeConflict if found.status != "open" else DisputeError)(problem)
         changes = {
             "status": "answered",
             "outcome": outcome,
@@ -159,14 +164,16 @@ def answer_dispute(
             .values(**changes)
         )
         if done.rowcount != 1:  # another answer committed since the read above
-            raise DisputeError(answer_problem("answered", outcome) or "already answered")
+            raise DisputeConflict(answer_problem("answered", outcome) or "already answered")
         row = {**found._mapping, **changes}
-        shown = dispute_public(row, now.date())
+        shown = dispute_public(row, utc_day(now))
+        # the file the record is in now (the dispute may name an id merged since)
+        subject_id = surviving_subject(conn, found.subject_id)
         audit.append(
             conn,
             actor=actor,
             action="dispute.answer",
-            subject_id=found.subject_id,
+            subject_id=subject_id,
             purpose=PURPOSE,
             payload={
                 "dispute_id": dispute_id,
@@ -175,7 +182,7 @@ def answer_dispute(
                 "outcome": outcome,
                 "deleted": outcome == DELETES,
                 "days_late": shown.days_late,
-                "note_sha256": _digest(note),
+                "note_hmac": _digest(found.salt, note),
             },
             occurred_at=now,
         )
@@ -187,18 +194,16 @@ def answer_dispute(
             "compensation_currency": shown.compensation.currency,
         }
         conn.execute(
-            insert(outbox_table).values(
-                **outbox.notice_row(found.subject_id, "dispute", notice, now)
-            )
+            insert(outbox_table).values(**outbox.notice_row(subject_id, "dispute", notice, now))
         )
     return shown
 
 
 def subject_disputes(engine: Engine, subject_id: str, today: date) -> list[DisputePublic]:
-    """Every dispute of the subject's file (merged ids included), oldest first."""
+    """Every dispute of the subject's file (ids merged into it included), oldest first.
+    Raises SubjectNotFound, or SubjectMerged for an id merged into another."""
     with engine.connect() as conn:
-        if subject_row(conn, subject_id) is None:
-            raise SubjectNotFound(subject_id)
+        _live(conn, subject_id)
         ids = subject_and_merged_ids(conn, subject_id)
         rows = conn.execute(
             select(disputes)
@@ -246,5 +251,26 @@ def _notice(row: dict) -> dict:
     }
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of `moment`: every dispute date (opened, due, answered, late) is
+    counted on this one calendar."""
+    return in_utc(moment).date()  # type: ignore[union-attr]
+
+
+def _live(conn: Connection, subject_id: str) -> None:
+    """Raise SubjectNotFound, or SubjectMerged when the id now leads to another file."""
+    found = subject_row(conn, subject_id)
+    if found is None:
+        raise SubjectNotFound(subject_id)
+    if found["merged_into"]:
+        raise SubjectMerged(subject_id, surviving_subject(conn, subject_id))
+
+
+def _digest(salt: str | None, text: str) -> str | None:
+    """What the audit chain keeps of free text: an HMAC under the dispute's own random salt,
+    kept in its ledger row. While the row holds the salt the text can be checked against the
+    chain; once the file is emptied and the salt erased with the text, the digest says
+    nothing, not even to someone guessing the words."""
+    if salt is None:
+        return None
+    return hmac.new(bytes.fromhex(salt), text.encode(), hashlib.sha256).hexdigest()

@@ -12,8 +12,9 @@ record files lose rows (a purge, retention/service.py) or go (a crash's orphan s
   others' record counts are brought up to date;
 - a subject left with no variant is *emptied*: its row keeps its id and kind (inquiries,
   consents and the audit chain name it, and its person may still ask who looked) and
-  `erased_at`; its name and masked id are replaced, its keys and scores deleted, and so are
-  the names of the old ids merged into it;
+  `erased_at`; its name and masked id are replaced, its keys and scores deleted, the words
+  of its disputes erased (disputes/: the dispute itself stays), and so are the names (and
+  dispute words) of the old ids merged into it;
 - a subject that lost some variants, or whose variants' counts changed, takes its name and
   masked id again from what is left (`publish.display_names`), and the subjects that lost
   a variant have their keys rewritten;
@@ -43,9 +44,10 @@ import pandas as pd
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from openbureau.audit import service as audit
+from openbureau.disputes.rules import ERASED_TEXT
 from openbureau.identity import state
 from openbureau.identity.publish import display_names, ledger_name, write_keys
-from openbureau.storage.ledger import review_pairs, scores, subjects
+from openbureau.storage.ledger import disputes, review_pairs, scores, subjects
 
 PURPOSE = "retention"
 #: The display name an emptied subject keeps (the column is required).
@@ -221,6 +223,16 @@ def _pairs_naming(conn, variants: list[str], *, count: bool) -> int:
     return total
 
 
+def _erase_dispute_texts(conn, subject_ids: list[str]) -> None:
+    """The words of the subjects' disputes (reason, the furnisher's note) and the salt of
+    their digests in the audit chain: the dispute stays (when, which record, the outcome)."""
+    mine = disputes.c.subject_id.in_(subject_ids)
+    conn.execute(update(disputes).where(mine).values(reason=ERASED_TEXT, salt=None))
+    conn.execute(
+        update(disputes).where(mine, disputes.c.note.is_not(None)).values(note=ERASED_TEXT)
+    )
+
+
 def _apply(conn, todo: Plan, summary: ErasureSummary) -> int:
     """The ledger's side, in the caller's transaction; returns review pairs deleted."""
     now = datetime.now(UTC)
@@ -228,6 +240,7 @@ def _apply(conn, todo: Plan, summary: ErasureSummary) -> int:
     for part in _chunks(todo.emptied):
         conn.execute(update(subjects).where(subjects.c.subject_id.in_(part)).values(**blank))
         conn.execute(delete(scores).where(scores.c.subject_id.in_(part)))
+        _erase_dispute_texts(conn, part)
     # old ids merged into an emptied subject (and into those, and so on) carry old names
     reached = list(todo.emptied)
     while reached:
@@ -240,6 +253,7 @@ def _apply(conn, todo: Plan, summary: ErasureSummary) -> int:
             ).scalars()
         for part in _chunks(redirects):
             conn.execute(update(subjects).where(subjects.c.subject_id.in_(part)).values(**blank))
+            _erase_dispute_texts(conn, part)
         reached = redirects
     names = _new_names(conn, todo.renamed)
     summary.subjects_renamed = len(names)

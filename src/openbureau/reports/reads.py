@@ -66,6 +66,8 @@ _INQUIRIES = (
     .order_by(inquiries.c.occurred_at.desc(), inquiries.c.inquiry_id)
 )
 _FURNISHERS = select(furnishers.c.furnisher_id, furnishers.c.name, furnishers.c.kind)
+#: Values bound in one IN list at most (SQLite and PostgreSQL both take far more).
+_IN_PART = 900
 # a record's disputes that matter to a report: open ones, and answers that deleted it
 _RECORD_DISPUTES = (
     select(
@@ -134,14 +136,15 @@ def record_disputes(
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """The open disputes and deleting answers of the records `keys` ((furnisher_id,
     record_id) pairs), oldest first, by record."""
-    if not keys:
-        return {}
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    rows = conn.execute(_RECORD_DISPUTES, {"record_ids": sorted({r for _, r in keys})})
-    for row in rows:
-        key = (row.furnisher_id, row.record_id)
-        if key in keys:
-            found.setdefault(key, []).append(dict(row._mapping))
+    record_ids = sorted({r for _, r in keys})
+    # in parts: a large firm's file holds more records than a statement may take parameters
+    for start in range(0, len(record_ids), _IN_PART):
+        part = record_ids[start : start + _IN_PART]
+        for row in conn.execute(_RECORD_DISPUTES, {"record_ids": part}):
+            key = (row.furnisher_id, row.record_id)
+            if key in keys:
+                found.setdefault(key, []).append(dict(row._mapping))
     return found
 
 

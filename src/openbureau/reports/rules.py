@@ -259,6 +259,7 @@ class InvoiceSummary:
     overdue: int
     not_yet_due: int
     overdue_by_currency: dict[str, int]
+    under_dispute: int = 0  # invoices the subject disputes, their furnishers yet to answer
 
 
 def summarise_invoices(rows: Iterable[Mapping[str, Any]], as_of: date) -> InvoiceSummary:

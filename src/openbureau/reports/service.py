@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -30,6 +31,7 @@ from openbureau.reports.model import (
     in_utc,
 )
 from openbureau.reports.rules import (
+    InvoiceSummary,
     MonthlyStatus,
     dpd_grid,
     is_visible,
@@ -151,9 +153,7 @@ def build_report(
         score=_score_public(score_row) if score_row else None,
         identities=_identities(shown, refs),
         accounts=_accounts(shown, refs, as_of, disputed),
-        invoices=summarise_invoices(
-            (r for r in shown if r["record_type"] == "invoice_payment"), as_of
-        ),
+        invoices=_invoices(shown, as_of, disputed),
         public_records=[v for v in views if v.public],
         tax_records=[v for v in views if v.record_type == "tax_compliance"],
         social_insurance_records=[v for v in views if v.record_type == "social_insurance"],
@@ -282,6 +282,15 @@ def _dispute_marks(
         if d["status"] == "open"
     }
     return kept, marks
+
+
+def _invoices(
+    shown: list[dict[str, Any]], as_of: date, disputed: dict[tuple[str, str], DisputeMark]
+) -> InvoiceSummary:
+    rows = [r for r in shown if r["record_type"] == "invoice_payment"]
+    summary = summarise_invoices(rows, as_of)
+    marked = sum((r["furnisher_id"], r["record_id"]) in disputed for r in rows)
+    return replace(summary, under_dispute=marked) if marked else summary
 
 
 def _day(moment: Any) -> date | None:

@@ -56,7 +56,8 @@ class PurgeSummary:
     records: int = 0  # (furnisher, record_id) pairs purged, every version of each
     rows: int = 0  # stored rows removed (versions included), expired or disputed away
     records_by_type: dict[str, int] = field(default_factory=dict)
-    # records a dispute's answer deleted (disputes/rules.py), and their stored rows removed
+    # records a dispute's answer deleted (disputes/rules.py), and their stored rows removed,
+    # not counting records that expired as well (those are in `records`)
     disputed_records: int = 0
     disputed_rows: int = 0
     files_rewritten: int = 0
@@ -174,7 +175,9 @@ def _find_expired(con, files: list[Path], as_of: date, summary: PurgeSummary) ->
         f"""
         SELECT count(DISTINCT (r.furnisher_id, r.record_id)), count(*)
         FROM read_parquet(?::VARCHAR[], union_by_name = true) r
-        WHERE {_WITHDRAWN_ROW}
+        WHERE {_WITHDRAWN_ROW} AND NOT EXISTS (
+            SELECT 1 FROM expired e
+            WHERE e.furnisher_id = r.furnisher_id AND e.record_id = r.record_id)
         """,
         [paths],
     ).fetchone()

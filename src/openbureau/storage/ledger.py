@@ -241,6 +241,8 @@ disputes = Table(
     Column("record_id", String(255), nullable=False),
     Column("record_type", String(32), nullable=False),
     Column("reason", Text, nullable=False),
+    # the key of the audit chain's HMACs of reason and note; erased with them
+    Column("salt", String(32)),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("opened_by", String(200), nullable=False),
     Column("due_on", Date, nullable=False),
@@ -287,7 +289,14 @@ def create_ledger(url: str) -> Engine:
     """An engine on `url` with the ledger migrated to the newest schema (Alembic)."""
     from openbureau.storage.migrate import upgrade  # noqa: PLC0415 - alembic only when used
 
-    engine = create_engine(url, future=True, **_POOL.get(make_url(url).get_backend_name(), {}))
+    # hide_parameters: a database error's message carries no value of the failed statement
+    # (a dispute's words, a name), so no log line can (api/redaction.py covers ids and keys)
+    engine = create_engine(
+        url,
+        future=True,
+        hide_parameters=True,
+        **_POOL.get(make_url(url).get_backend_name(), {}),
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     upgrade(engine)

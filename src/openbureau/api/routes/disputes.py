@@ -19,15 +19,19 @@ from openbureau.api.deps import (
 )
 from openbureau.api.problems import KEY_PROBLEMS, SUBJECT_PROBLEMS, problem_doc, problem_response
 from openbureau.api.schemas import TEXT_PATTERN, Problem
+from openbureau.audit.service import record_reads
 from openbureau.disputes.model import DisputePublic
 from openbureau.disputes.rules import MAX_TEXT, OUTCOMES
 from openbureau.disputes.service import (
+    PURPOSE,
+    DisputeConflict,
     DisputeError,
     DisputeNotFound,
     answer_dispute,
     furnisher_disputes,
     open_dispute,
     subject_disputes,
+    utc_day,
 )
 
 subjects_router = APIRouter(prefix="/v1/subjects", tags=["disputes"], responses=SUBJECT_PROBLEMS)
@@ -38,8 +42,10 @@ router = APIRouter(
 )
 
 Outcome = Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
+# free text: no control characters but tab, line feed and carriage return
 _Text = Annotated[
-    str, Field(min_length=1, max_length=MAX_TEXT, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")
+    str,
+    Field(min_length=1, max_length=MAX_TEXT, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
 ]
 DISPUTE_ID_PATTERN = r"^d[0-9a-f]{24}$"
 
@@ -62,7 +68,10 @@ class DisputeAnswer(BaseModel):
     note: _Text = Field(description="The furnisher's answer to the subject, in its own words.")
 
 
-_REFUSED = {422: problem_doc("The dispute cannot be opened or answered; detail says why.")}
+_REFUSED = {
+    409: problem_doc("The record is already under dispute, or the dispute already answered."),
+    422: problem_doc("The dispute cannot be opened or answered; detail says why."),
+}
 
 
 @subjects_router.get("/{subject_id}/disputes", summary="The disputes of the subject's file")
@@ -71,7 +80,7 @@ def read_disputes(
 ) -> list[DisputePublic]:
     """Every dispute of the file, open and answered, oldest first, with what a late answer
     owes. Every read is written to the audit log."""
-    found = subject_disputes(bureau.ledger, subject_id, request.app.state.today())
+    found = subject_disputes(bureau.ledger, subject_id, utc_day(request.app.state.now()))
     reader.record("disputes.read", [subject_id], channel="api")
     return found
 
@@ -95,6 +104,8 @@ def start_dispute(
             bureau, subject_id, body.furnisher_id, body.record_id, body.reason,
             actor=caller.actor, now=request.app.state.now(),
         )  # fmt: skip
+    except DisputeConflict as exc:
+        return _refused(str(exc), 409)  # type: ignore[return-value]
     except DisputeError as exc:
         return _refused(str(exc))  # type: ignore[return-value]
 
@@ -119,10 +130,18 @@ def list_disputes(
     query: Annotated[DisputeFilter, Query()],
 ) -> list[DisputePublic]:
     """A furnisher's key sees the disputes of its own records; an operator's, every one.
-    Soonest due first."""
-    return furnisher_disputes(
-        bureau.ledger, _own_furnisher(caller), query.status, request.app.state.today()
+    Soonest due first. Each subject listed is a read of its file, written to the audit log."""
+    found = furnisher_disputes(
+        bureau.ledger, _own_furnisher(caller), query.status, utc_day(request.app.state.now())
     )
+    subjects = sorted({d.subject_id for d in found})
+    if subjects:
+        record_reads(
+            bureau.ledger, action="disputes.listed", subject_ids=subjects, actor=caller.actor,
+            purpose=PURPOSE, payload={"status": query.status, "channel": "api"},
+            occurred_at=request.app.state.now(),
+        )  # fmt: skip
+    return found
 
 
 @router.post(
@@ -147,6 +166,8 @@ def give_answer(
         )  # fmt: skip
     except DisputeNotFound as exc:
         return _refused(str(exc), 404)  # type: ignore[return-value]
+    except DisputeConflict as exc:
+        return _refused(str(exc), 409)  # type: ignore[return-value]
     except DisputeError as exc:
         return _refused(str(exc))  # type: ignore[return-value]
 
@@ -156,13 +177,15 @@ def _own_furnisher(caller: Caller) -> str | None:
     return caller.furnisher_id if caller.role == "furnisher" else None
 
 
+_KINDS = {
+    404: ("dispute-not-found", "No such dispute"),
+    409: ("dispute-conflict", "Dispute already open or answered"),
+    422: ("dispute-refused", "Dispute not accepted"),
+}
+
+
 def _refused(detail: str, status: int = 422):
+    kind, title = _KINDS[status]
     return problem_response(
-        Problem(
-            type="urn:openbureau:problem:dispute-refused" if status == 422
-            else "urn:openbureau:problem:dispute-not-found",
-            title="Dispute not accepted" if status == 422 else "No such dispute",
-            status=status,
-            detail=detail,
-        )
-    )  # fmt: skip
+        Problem(type=f"urn:openbureau:problem:{kind}", title=title, status=status, detail=detail)
+    )

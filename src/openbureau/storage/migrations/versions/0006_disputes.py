@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("record_id", sa.String(255), nullable=False),
         sa.Column("record_type", sa.String(32), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("salt", sa.String(32)),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("opened_by", sa.String(200), nullable=False),
         sa.Column("due_on", sa.Date, nullable=False),
