@@ -98,15 +98,16 @@ def purge(
         files = lake.record_files()
         con = duckdb.connect()
         try:
-            _register_withdrawn(con, bureau, as_of)
-            affected = _find_expired(con, files, as_of, summary) if files else []
+            # with no deletions to remove, the queries are the plain retention ones
+            withdrawn = WITHDRAWN if _register_withdrawn(con, bureau, as_of) else ""
+            affected = _find_expired(con, files, as_of, summary, withdrawn) if files else []
             if dry_run:
-                counts = erasure.lake_counts(con, files, without="expired", withdrawn=WITHDRAWN)
+                counts = erasure.lake_counts(con, files, without="expired", withdrawn=withdrawn)
                 found = erasure.erase_unfurnished(bureau, counts=counts, dry_run=True)
                 summary.identities = found.to_dict()
             elif affected:
                 _record(bureau, summary, [name for name, _ in affected])
-                _rewrite(bureau, con, affected, summary, progress)
+                _rewrite(bureau, con, affected, summary, progress, withdrawn)
         finally:
             con.close()
         if not dry_run:
@@ -129,9 +130,10 @@ _WITHDRAWN_ROW = (
 )
 
 
-def _register_withdrawn(con, bureau, as_of: date) -> None:
+def _register_withdrawn(con, bureau, as_of: date) -> int:
     """Table `withdrawn`: what disputes answered by `as_of` deleted (disputes/service.py);
-    the purge removes those versions from storage with the expired records."""
+    the purge removes those versions from storage with the expired records. Returns how many
+    records it names."""
     found = [(f, r, on) for f, r, on in withdrawn_records(bureau.ledger) if on <= as_of]
     table = pa.table(
         {
@@ -143,12 +145,15 @@ def _register_withdrawn(con, bureau, as_of: date) -> None:
     con.register("withdrawn_rows", table)
     con.execute(f"CREATE TABLE {WITHDRAWN} AS SELECT * FROM withdrawn_rows")
     con.unregister("withdrawn_rows")
+    return len(found)
 
 
-def _find_expired(con, files: list[Path], as_of: date, summary: PurgeSummary) -> list:
+def _find_expired(
+    con, files: list[Path], as_of: date, summary: PurgeSummary, withdrawn: str
+) -> list:
     """Fill table `expired` (furnisher_id, record_id, record_type) and the summary's counts;
-    return [(file name, rows to remove)] of the files holding any of it, or any version a
-    dispute deleted (table `withdrawn`)."""
+    return [(file name, rows to remove)] of the files holding any of it, or (when
+    `withdrawn` names the table) any version a dispute deleted."""
     paths = [str(p) for p in files]
     con.execute(
         f"""
@@ -171,6 +176,26 @@ def _find_expired(con, files: list[Path], as_of: date, summary: PurgeSummary) ->
     ).fetchall()
     summary.records_by_type = {t: int(n) for t, n in by_type}
     summary.records = sum(summary.records_by_type.values())
+    if withdrawn:
+        _count_withdrawn(con, paths, summary)
+    also = f"OR {_WITHDRAWN_ROW}" if withdrawn else ""
+    affected = con.execute(
+        f"""
+        SELECT r.filename, count(*)
+        FROM read_parquet(?::VARCHAR[], filename = true, union_by_name = true) r
+        WHERE EXISTS (SELECT 1 FROM expired e
+                      WHERE e.furnisher_id = r.furnisher_id AND e.record_id = r.record_id)
+           {also}
+        GROUP BY ALL ORDER BY 1
+        """,
+        [paths],
+    ).fetchall()
+    summary.rows = sum(int(n) for _, n in affected)
+    return affected
+
+
+def _count_withdrawn(con, paths: list[str], summary: PurgeSummary) -> None:
+    """The records a dispute deleted and their stored rows, bar records expired as well."""
     disputed = con.execute(
         f"""
         SELECT count(DISTINCT (r.furnisher_id, r.record_id)), count(*)
@@ -182,22 +207,11 @@ def _find_expired(con, files: list[Path], as_of: date, summary: PurgeSummary) ->
         [paths],
     ).fetchone()
     summary.disputed_records, summary.disputed_rows = int(disputed[0]), int(disputed[1])
-    affected = con.execute(
-        f"""
-        SELECT r.filename, count(*)
-        FROM read_parquet(?::VARCHAR[], filename = true, union_by_name = true) r
-        WHERE EXISTS (SELECT 1 FROM expired e
-                      WHERE e.furnisher_id = r.furnisher_id AND e.record_id = r.record_id)
-           OR {_WITHDRAWN_ROW}
-        GROUP BY ALL ORDER BY 1
-        """,
-        [paths],
-    ).fetchall()
-    summary.rows = sum(int(n) for _, n in affected)
-    return affected
 
 
-def _rewrite(bureau, con, affected: list, summary: PurgeSummary, progress: Progress) -> None:
+def _rewrite(
+    bureau, con, affected: list, summary: PurgeSummary, progress: Progress, withdrawn: str
+) -> None:
     """Rewrite each affected file without its expired rows, or remove it when none is left."""
     lake = bureau.lake
     # the serving runs copy every record: they go before any file changes, so no copy of a
@@ -212,7 +226,7 @@ def _rewrite(bureau, con, affected: list, summary: PurgeSummary, progress: Progr
                 f"""
                 SELECT * FROM read_parquet(?) r ANTI JOIN expired e
                   ON r.furnisher_id = e.furnisher_id AND r.record_id = e.record_id
-                WHERE NOT {_WITHDRAWN_ROW}
+                {f"WHERE NOT {_WITHDRAWN_ROW}" if withdrawn else ""}
                 """,
                 params=[name],
             ).to_arrow_table()
