@@ -26,6 +26,7 @@ from openbureau.features.jobs import build_features
 from openbureau.identity import erasure
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
+from openbureau.inquiries.outbox import list_notices
 from openbureau.reports.rules import record_expires_on
 from openbureau.reports.service import build_report
 from openbureau.retention.rules import expiry_sql
@@ -382,3 +383,36 @@ def test_a_dry_run_counts_identities_without_what_disputes_deleted(tmp_path):
     # k1 keeps b; k2 keeps the version of c furnished after the answer; k3 has nothing left
     assert counts.to_dict() == {"k1": 1, "k2": 1}
     assert erasure.lake_counts(con, [path]).to_dict() == {"k1": 2, "k2": 2, "k3": 1}
+
+
+def test_a_deleted_record_furnished_again_is_shown_and_its_subject_told(lake, tmp_path):
+    """FCRA 611(a)(5)(B): a record deleted as unverifiable that the furnisher reports again
+    (a version dated after the answer) is reinserted, and the subject is told."""
+    _dispute(lake, "new-2025-03", "unverifiable", date(2025, 5, 1))
+    _dispute(lake, "mix-2024-01", "unverifiable", date(2025, 5, 1))
+    again = _month("new-2025-03", "2025-03", version=2)
+    again["reported_on"] = "2025-06-15"  # after the answer: furnished again
+    old = _month("mix-2024-01", "2024-01", version=2)  # dated before the answer: still deleted
+    other = _month("new-2025-04", "2025-04")
+    receipt = ingest_file(
+        lake, write_csv(tmp_path / "again.csv", [again, old, other], COLUMNS), "bank-01"
+    )
+    assert receipt.rows_accepted == 3
+    notices = [n for n in list_notices(lake.ledger) if n["kind"] == "dispute"]
+    assert [(n["subject_id"], n["body"]["record_id"], n["body"]["status"]) for n in notices] == [
+        ("S1", "new-2025-03", "reinserted")
+    ]
+    assert notices[0]["body"]["reported_on"] == "2025-06-15"
+    assert notices[0]["body"]["batch_id"] == receipt.batch_id
+    with lake.ledger.connect() as conn:
+        actions = conn.execute(
+            select(audit_log.c.action, audit_log.c.subject_id).where(
+                audit_log.c.action == "dispute.reinserted"
+            )
+        ).all()
+    assert [tuple(a) for a in actions] == [("dispute.reinserted", "S1")]
+    assert verify(lake.ledger).ok
+    # a batch with nothing deleted in it tells nobody
+    ingest_file(lake, write_csv(tmp_path / "more.csv", [_month("new-2025-05", "2025-05")],
+                                COLUMNS), "bank-01")  # fmt: skip
+    assert len([n for n in list_notices(lake.ledger) if n["kind"] == "dispute"]) == 1

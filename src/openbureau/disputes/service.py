@@ -274,3 +274,56 @@ def _digest(salt: str | None, text: str) -> str | None:
     if salt is None:
         return None
     return hmac.new(bytes.fromhex(salt), text.encode(), hashlib.sha256).hexdigest()
+
+
+def deleted_records_of(engine: Engine, furnisher_id: str) -> dict[str, dict]:
+    """The furnisher's records a dispute's answer deleted, by record id: the latest such
+    answer's day, dispute and subject (what `record_reinsertions` needs)."""
+    query = select(
+        disputes.c.record_id, disputes.c.answered_at, disputes.c.dispute_id, disputes.c.subject_id
+    ).where(disputes.c.furnisher_id == furnisher_id, disputes.c.outcome == DELETES)
+    found: dict[str, dict] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            on = utc_day(r.answered_at)
+            if r.record_id not in found or on > found[r.record_id]["withdrawn_on"]:
+                found[r.record_id] = {
+                    "withdrawn_on": on, "dispute_id": r.dispute_id, "subject_id": r.subject_id,
+                }  # fmt: skip
+    return found
+
+
+def record_reinsertions(
+    conn: Connection,
+    furnisher_id: str,
+    batch_id: str,
+    reinserted: list[tuple[str, date]],
+    deleted: dict[str, dict],
+    now: datetime,
+) -> None:
+    """A record deleted as unverifiable and furnished again (a version reported after the
+    answer, `rules.withdrawn`) is shown again: tell its subject, and audit it (FCRA
+    611(a)(5)(B)), in the caller's transaction (the batch's own)."""
+    for record_id, reported_on in reinserted:
+        was = deleted[record_id]
+        subject_id = surviving_subject(conn, was["subject_id"])
+        body = {
+            "dispute_id": was["dispute_id"],
+            "furnisher_id": furnisher_id,
+            "record_id": record_id,
+            "status": "reinserted",
+            "reported_on": reported_on.isoformat(),
+            "batch_id": batch_id,
+        }
+        audit.append(
+            conn,
+            actor=f"furnisher:{furnisher_id}",
+            action="dispute.reinserted",
+            subject_id=subject_id,
+            purpose=PURPOSE,
+            payload=body,
+            occurred_at=now,
+        )
+        conn.execute(
+            insert(outbox_table).values(**outbox.notice_row(subject_id, "dispute", body, now))
+        )

@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 
 from openbureau.audit import service as audit
 from openbureau.catalogue.model import FURNISHER_KINDS
+from openbureau.disputes import service as disputes
 from openbureau.ingest import nationalids, sql
 from openbureau.ingest.readers import ReadError, load, nested_columns, read_header
 from openbureau.ingest.rules import (
@@ -313,7 +314,8 @@ def _commit(con, bureau, receipt: Receipt, present: list[str]) -> None:
             written.append(target)
             receipt.lake_path = str(target)
         receipt.status = "accepted"
-        _store(bureau, receipt)
+        reinserted = _reinserted(con, bureau, receipt) if receipt.rows_accepted else None
+        _store(bureau, receipt, reinserted)
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
@@ -398,7 +400,33 @@ def _reject(bureau, receipt: Receipt, refused: _Refused) -> None:
     raise FileRejected(receipt)
 
 
-def _store(bureau, receipt: Receipt) -> None:
+def _reinserted(con, bureau, receipt: Receipt) -> tuple[list, dict] | None:
+    """The accepted records of the batch that a dispute had deleted and that come back with
+    a version reported after the answer: [(record_id, newest reported_on)] and what was
+    deleted (disputes/service.py), or None (the usual case: one ledger query, no scan)."""
+    deleted = disputes.deleted_records_of(bureau.ledger, receipt.furnisher_id)
+    if not deleted:
+        return None
+    gone = pa.table(
+        {
+            "record_id": pa.array(list(deleted), pa.string()),
+            "withdrawn_on": pa.array([d["withdrawn_on"] for d in deleted.values()], pa.date32()),
+        }
+    )
+    con.register("deleted_by_dispute", gone)
+    try:
+        found = con.execute(
+            "SELECT s.record_id, max(CAST(s.reported_on AS DATE)) FROM src s "
+            "JOIN deleted_by_dispute d USING (record_id) "
+            "WHERE s._row NOT IN (SELECT _row FROM excluded) "
+            "AND CAST(s.reported_on AS DATE) > d.withdrawn_on GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.unregister("deleted_by_dispute")
+    return (found, deleted) if found else None
+
+
+def _store(bureau, receipt: Receipt, reinserted: tuple[list, dict] | None = None) -> None:
     row = receipt.to_dict()
     now = datetime.now(UTC)
     with bureau.ledger.begin() as conn:
@@ -411,6 +439,11 @@ def _store(bureau, receipt: Receipt) -> None:
             payload={k: row[k] for k in _AUDITED_RECEIPT_FIELDS},
             occurred_at=now,
         )
+        if reinserted is not None:
+            found, deleted = reinserted
+            disputes.record_reinsertions(
+                conn, receipt.furnisher_id, receipt.batch_id, found, deleted, now
+            )
 
 
 def _furnisher_kind(bureau, furnisher_id: str) -> str | None:
