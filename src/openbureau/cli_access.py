@@ -231,17 +231,18 @@ def disputes_list(
     home: HomeOption = None,
 ) -> None:
     """Disputes, soonest due first, as JSON lines, with what a late answer owes today."""
-    from openbureau.disputes.service import furnisher_disputes, utc_day
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.disputes.service import furnisher_disputes, record_listing, utc_day
 
     if status not in (None, "open", "answered"):
         _fail(f"--status must be open or answered, not {status!r}", 2)
-    today = utc_day(_now())
-    found = furnisher_disputes(
-        _bureau(home).ledger, furnisher, "open" if overdue else status, today
-    )
-    for d in found:
-        if not overdue or d.days_late > 0:
-            typer.echo(d.model_dump_json())
+    now = _now()
+    ledger = _bureau(home).ledger
+    found = furnisher_disputes(ledger, furnisher, "open" if overdue else status, utc_day(now))
+    shown = [d for d in found if not overdue or d.days_late > 0]
+    record_listing(ledger, shown, actor=LOCAL_OPERATOR, status=status, channel="cli", now=now)
+    for d in shown:
+        typer.echo(d.model_dump_json())
 
 
 @disputes_app.command("open")

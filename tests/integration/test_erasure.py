@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from factories import write_csv
 from keys import bearer, issue_key
@@ -20,6 +20,7 @@ from openbureau.api.app import create_app
 from openbureau.audit.service import verify
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
+from openbureau.disputes.service import answer_dispute
 from openbureau.identity import erasure, state
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
@@ -230,6 +231,20 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
     assert gone.outcome == "verified"
     (kept,) = _rows(bureau, disputes, disputes.c.dispute_id == wei_dispute)
     assert (kept.reason, kept.note, kept.salt) == ("my own words", "their words", "00" * 16)
+    # an answer that comes after the file was emptied keeps none of the furnisher's words
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(disputes).where(disputes.c.dispute_id == li_dispute)
+            .values(status="open", outcome=None, note=None, answered_at=None)
+        )  # fmt: skip
+    answered = answer_dispute(
+        bureau, li_dispute, "verified", "Li Na called us on 555-0100", actor="test",
+        furnisher_id=None, now=datetime.now(UTC),
+    )  # fmt: skip
+    assert answered.note == "(erased)"
+    (late,) = _rows(bureau, disputes, disputes.c.dispute_id == li_dispute)
+    assert late.note == "(erased)"
+    assert "555-0100" not in json.dumps([tuple(e) for e in _entries(bureau)], default=str)
     # Wei and Chen keep theirs
     (row,) = _rows(bureau, subjects, subjects.c.subject_id == wei)
     assert row.display_name == "Wei Zhang" and row.erased_at is None

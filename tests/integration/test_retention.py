@@ -412,7 +412,13 @@ def test_a_deleted_record_furnished_again_is_shown_and_its_subject_told(lake, tm
         ).all()
     assert [tuple(a) for a in actions] == [("dispute.reinserted", "S1")]
     assert verify(lake.ledger).ok
-    # a batch with nothing deleted in it tells nobody
-    ingest_file(lake, write_csv(tmp_path / "more.csv", [_month("new-2025-05", "2025-05")],
-                                COLUMNS), "bank-01")  # fmt: skip
+    # a batch with nothing deleted in it tells nobody; nor does a later correction of a
+    # record already brought back; and a rejected row whose date is no date breaks nothing
+    later = _month("new-2025-03", "2025-03", version=3)
+    later["reported_on"] = "2025-07-15"
+    bad = _month("new-2025-03", "2025-03", version=4)
+    bad["reported_on"] = "2025-06-31"
+    more = [_month("new-2025-05", "2025-05"), later, bad]
+    receipt = ingest_file(lake, write_csv(tmp_path / "more.csv", more, COLUMNS), "bank-01")
+    assert (receipt.rows_accepted, receipt.rows_rejected) == (2, 1)
     assert len([n for n in list_notices(lake.ledger) if n["kind"] == "dispute"]) == 1

@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
 from openbureau.disputes.model import DisputePublic, dispute_public
-from openbureau.disputes.rules import DELETES, answer_problem, due_on, text_problem
+from openbureau.disputes.rules import (
+    DELETES,
+    ERASED_TEXT,
+    answer_problem,
+    due_on,
+    text_problem,
+)
 from openbureau.inquiries import outbox
 from openbureau.reports.model import in_utc
 from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
@@ -153,7 +159,8 @@ def answer_dispute(
         changes = {
             "status": "answered",
             "outcome": outcome,
-            "note": note,
+            # the subject's file was emptied (erasure took the salt): keep no words of it
+            "note": note if found.salt is not None else ERASED_TEXT,
             "answered_at": now,
             "answered_by": actor,
         }
@@ -303,9 +310,17 @@ def record_reinsertions(
 ) -> None:
     """A record deleted as unverifiable and furnished again (a version reported after the
     answer, `rules.withdrawn`) is shown again: tell its subject, and audit it (FCRA
-    611(a)(5)(B)), in the caller's transaction (the batch's own)."""
+    611(a)(5)(B)), in the caller's transaction (the batch's own). Once per deletion: later
+    versions of a record already brought back tell nobody again."""
     for record_id, reported_on in reinserted:
         was = deleted[record_id]
+        first = conn.execute(
+            update(disputes)
+            .where(disputes.c.dispute_id == was["dispute_id"], disputes.c.reinserted_at.is_(None))
+            .values(reinserted_at=now)
+        )
+        if first.rowcount != 1:  # brought back by an earlier batch: told then
+            continue
         subject_id = surviving_subject(conn, was["subject_id"])
         body = {
             "dispute_id": was["dispute_id"],
@@ -327,3 +342,29 @@ def record_reinsertions(
         conn.execute(
             insert(outbox_table).values(**outbox.notice_row(subject_id, "dispute", body, now))
         )
+
+
+def record_listing(
+    engine: Engine,
+    found: list[DisputePublic],
+    *,
+    actor: str,
+    status: str | None,
+    channel: str,
+    now: datetime,
+) -> None:
+    """A listing of disputes shows subjects' words: one audit entry per file listed (under
+    its surviving id), before the listing is shown."""
+    if not found:
+        return
+    with engine.connect() as conn:
+        files = sorted({surviving_subject(conn, d.subject_id) for d in found})
+    audit.record_reads(
+        engine,
+        action="disputes.listed",
+        subject_ids=files,
+        actor=actor,
+        purpose=PURPOSE,
+        payload={"status": status, "channel": channel},
+        occurred_at=now,
+    )

@@ -416,10 +416,12 @@ def _reinserted(con, bureau, receipt: Receipt) -> tuple[list, dict] | None:
     con.register("deleted_by_dispute", gone)
     try:
         found = con.execute(
-            "SELECT s.record_id, max(CAST(s.reported_on AS DATE)) FROM src s "
+            # try_cast: DuckDB may test the date of a row before leaving out the rejected
+            # ones, and a rejected row's date may be no date at all
+            "SELECT s.record_id, max(try_cast(s.reported_on AS DATE)) FROM src s "
             "JOIN deleted_by_dispute d USING (record_id) "
             "WHERE s._row NOT IN (SELECT _row FROM excluded) "
-            "AND CAST(s.reported_on AS DATE) > d.withdrawn_on GROUP BY 1 ORDER BY 1"
+            "AND try_cast(s.reported_on AS DATE) > d.withdrawn_on GROUP BY 1 ORDER BY 1"
         ).fetchall()
     finally:
         con.unregister("deleted_by_dispute")

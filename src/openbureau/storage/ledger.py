@@ -252,6 +252,8 @@ disputes = Table(
     Column("note", Text),
     Column("answered_at", DateTime(timezone=True)),
     Column("answered_by", String(200)),
+    # when a batch brought back the record this dispute deleted (its subject was told once)
+    Column("reinserted_at", DateTime(timezone=True)),
     Index("ix_disputes_record", "furnisher_id", "record_id"),
     Index("ix_disputes_furnisher_status", "furnisher_id", "status"),
     # one open dispute per record, however many requests race to open one

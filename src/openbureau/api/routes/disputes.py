@@ -19,17 +19,16 @@ from openbureau.api.deps import (
 )
 from openbureau.api.problems import KEY_PROBLEMS, SUBJECT_PROBLEMS, problem_doc, problem_response
 from openbureau.api.schemas import TEXT_PATTERN, Problem
-from openbureau.audit.service import record_reads
 from openbureau.disputes.model import DisputePublic
 from openbureau.disputes.rules import MAX_TEXT, OUTCOMES
 from openbureau.disputes.service import (
-    PURPOSE,
     DisputeConflict,
     DisputeError,
     DisputeNotFound,
     answer_dispute,
     furnisher_disputes,
     open_dispute,
+    record_listing,
     subject_disputes,
     utc_day,
 )
@@ -134,13 +133,10 @@ def list_disputes(
     found = furnisher_disputes(
         bureau.ledger, _own_furnisher(caller), query.status, utc_day(request.app.state.now())
     )
-    subjects = sorted({d.subject_id for d in found})
-    if subjects:
-        record_reads(
-            bureau.ledger, action="disputes.listed", subject_ids=subjects, actor=caller.actor,
-            purpose=PURPOSE, payload={"status": query.status, "channel": "api"},
-            occurred_at=request.app.state.now(),
-        )  # fmt: skip
+    record_listing(
+        bureau.ledger, found, actor=caller.actor, status=query.status, channel="api",
+        now=request.app.state.now(),
+    )  # fmt: skip
     return found
 
 

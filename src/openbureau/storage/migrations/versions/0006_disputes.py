@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text),
         sa.Column("answered_at", sa.DateTime(timezone=True)),
         sa.Column("answered_by", sa.String(200)),
+        sa.Column("reinserted_at", sa.DateTime(timezone=True)),
     )
     op.create_index("ix_disputes_subject_id", "disputes", ["subject_id"])
     op.create_index("ix_disputes_record", "disputes", ["furnisher_id", "record_id"])
