@@ -145,7 +145,8 @@ def answer_dispute(
     """The furnisher's answer: verified, corrected or unverifiable (the record is deleted:
     left out of every report and score from now on, and out of storage at the next purge).
     With `furnisher_id`, only that furnisher's disputes can be answered. Raises
-    DisputeNotFound, or DisputeError (answered already, an unknown outcome, an empty note)."""
+    DisputeNotFound, DisputeConflict (answered already) or DisputeError (an unknown outcome,
+    an empty or overlong note)."""
     problem = text_problem("the note", note)
     if problem:
         raise DisputeError(problem)
