@@ -98,7 +98,8 @@ def test_a_disputed_record_is_marked_at_once_then_deleted_when_unverifiable(bure
         }  # fmt: skip
         page = client.get(f"/subjects/{GOOD}", headers=bearer(keys["ops-1"]))
         assert page.status_code == 200
-        assert page.text.count("Under dispute") == 2  # its account, and the record
+        # its account, the record, and the file's list of disputes
+        assert page.text.count("Under dispute") == 3
         assert "answer due 9 Feb 2026" in page.text
         accounts = _report(client, keys["self-good"])["accounts"]
         assert [a["under_dispute"] for a in accounts if a["account_id"] == "CC-1001"] == [True]
@@ -137,6 +138,10 @@ def test_a_disputed_record_is_marked_at_once_then_deleted_when_unverifiable(bure
         assert _record(after, MONTH) is None  # neither version is shown
         assert len(after["records"]) == len(before["records"]) - 1
         assert after["expired_records"] == before["expired_records"]
+        page = client.get(f"/subjects/{GOOD}", headers=bearer(keys["ops-1"])).text
+        assert "could not verify the record; it is deleted" in page
+        assert "(15 days late)" in page and body["compensation"]["display"] in page
+        assert "Northern Commercial Bank" in page.split('id="disputes-h"')[1].split("</section>")[0]
         twice = _answer(client, keys["bank-north"], dispute["dispute_id"], "verified")
         assert twice.status_code == 409 and "already answered" in twice.json()["detail"]
         gone = _open(client, keys["self-good"], MONTH)

@@ -22,6 +22,8 @@ from openbureau.api.deps import (
 )
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
 from openbureau.catalogue.model import CATALOGUE_VERSION
+from openbureau.disputes.service import subject_disputes, utc_day
+from openbureau.reports.reads import furnisher_rows
 from openbureau.reports.service import SubjectMerged, SubjectNotFound, build_report, list_subjects
 from openbureau.web.display import template_filters, template_globals
 
@@ -130,7 +132,13 @@ def subject_page(
         if "as_of" in request.query_params:
             query["as_of"] = as_of.isoformat()
         return RedirectResponse(f"{target}?{urlencode(query)}", 307)
+    # every dispute of the file, open and answered, with what a late answer owes today
+    disputes = subject_disputes(bureau.ledger, subject_id, utc_day(request.app.state.now()))
+    with bureau.ledger.connect() as conn:
+        sources = {fid: row["name"] for fid, row in furnisher_rows(conn).items()}
     reader.record("report.read", [subject_id], as_of=as_of, channel="page")
     return templates.TemplateResponse(
-        request, "subject.html", {"report": report, "merged_from": merged_from}
+        request,
+        "subject.html",
+        {"report": report, "merged_from": merged_from, "disputes": disputes, "sources": sources},
     )
