@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from openbureau import cli_access, cli_identity
+from openbureau import cli_access, cli_identity, cli_lists
 from openbureau.cli_model import model_app
 from openbureau.cli_support import HomeOption, console, err_console
 from openbureau.cli_support import bureau_for as _bureau
@@ -40,9 +40,11 @@ app.add_typer(furnisher_app, name="furnisher")
 audit_app = typer.Typer(help="Verify and checkpoint the audit chain.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
-# parties, keys, consent and outbox (cli_access.py); the identity review queue (cli_identity.py)
+# parties, keys, consent and outbox (cli_access.py); the identity review queue (cli_identity.py);
+# black and red lists (cli_lists.py)
 cli_access.register(app)
 cli_identity.register(app)
+cli_lists.register(app)
 app.add_typer(model_app, name="model")
 
 

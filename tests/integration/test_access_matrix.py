@@ -30,6 +30,8 @@ CALLERS = {
 EVERYONE = frozenset(CALLERS) | {"anonymous"}
 CONSENT = f"c{'0' * 24}"
 DISPUTE = f"d{'0' * 24}"
+ENTRY = f"e{'0' * 24}"
+KEYED = frozenset(CALLERS)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,25 @@ ROUTES = [
     Route("GET", "/v1/disputes", frozenset({"furnisher", "operator"})),
     Route("POST", "/v1/disputes/{dispute_id}/answer", frozenset({"furnisher", "operator"}),
           f"/v1/disputes/{DISPUTE}/answer", json={"outcome": "verified", "note": "checked"}),
+    Route("GET", "/v1/lists", KEYED),  # published: any key reads them
+    Route("GET", "/v1/lists/{list_id}", KEYED, "/v1/lists/judgment_defaulters"),
+    Route("POST", "/v1/lists/{list_id}/entries", frozenset({"operator"}),
+          "/v1/lists/judgment_defaulters/entries",
+          json={"subject_id": GOOD, "grounds": "x", "furnisher_id": "bank-north",
+                "record_id": "no-such"}),
+    Route("GET", "/v1/list-entries", frozenset({"operator"})),
+    # a subject key passes the role check; the entry must then be of its own file (404)
+    Route("POST", "/v1/list-entries/{entry_id}/objection",
+          frozenset({"subject", "other-subject", "operator"}),
+          f"/v1/list-entries/{ENTRY}/objection", json={"objection": "not me"}),
+    Route("POST", "/v1/list-entries/{entry_id}/decision", frozenset({"operator"}),
+          f"/v1/list-entries/{ENTRY}/decision", json={"approve": False, "note": "no"}),
+    Route("POST", "/v1/list-entries/{entry_id}/removal", frozenset({"operator"}),
+          f"/v1/list-entries/{ENTRY}/removal", json={"reason": "error", "note": "no"}),
+    Route("GET", "/v1/subjects/{subject_id}/list-entries", frozenset({"subject", "operator"}),
+          f"/v1/subjects/{GOOD}/list-entries"),
+    Route("GET", "/v1/subjects/{subject_id}/measures/{measure}",
+          frozenset({"inquirer", "operator"}), f"/v1/subjects/{GOOD}/measures/premium_travel"),
     Route("GET", "/v1/audit/verify", frozenset({"operator", "auditor"})),
     Route("GET", "/", frozenset({"operator"}), page=True),
     Route("GET", "/subjects", frozenset({"operator"}), f"/subjects?subject_id={GOOD}", page=True),

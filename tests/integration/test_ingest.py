@@ -712,7 +712,7 @@ def test_past_the_limit_the_process_starts_remembering_afresh(bureau, tmp_path, 
 
 
 def test_a_failed_ledger_write_leaves_no_files(bank, tmp_path, monkeypatch):
-    def broken(bureau, receipt, reinserted=None):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("ledger down")
 
     monkeypatch.setattr(service, "_store", broken)

@@ -39,18 +39,37 @@ SCOPES: dict[str, str] = {
     "disputes:open": "dispute a record of any subject's file (on the subject's behalf)",
     "disputes:open:own": "dispute a record of one's own file",
     "disputes:answer": "list and answer the disputes of the key's furnisher's records",
+    "lists:manage": "propose list entries, decide them (not one's own) and remove them",
+    "lists:object": "object to a list entry of any subject's file (on the subject's behalf)",
+    "lists:object:own": "object to a list entry of one's own file",
+    "lists:check": "ask whether a list's measure may apply to a subject (recorded, told)",
 }
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "furnisher": frozenset({"batches:submit", "disputes:answer"}),
-    "inquirer": frozenset({"inquiries:make"}),
+    "inquirer": frozenset({"inquiries:make", "lists:check"}),
     "subject": frozenset(
-        {"files:read:own", "consents:manage:own", "inquiries:make:own", "disputes:open:own"}
-    ),
+        {
+            "files:read:own",
+            "consents:manage:own",
+            "inquiries:make:own",
+            "disputes:open:own",
+            "lists:object:own",
+        }
+    ),  # fmt: skip
     # an operator answers for any furnisher: it records a furnisher's written answer
     "operator": frozenset(
-        {"files:read", "consents:manage", "audit:verify", "disputes:open", "disputes:answer"}
-    ),
+        {
+            "files:read",
+            "consents:manage",
+            "audit:verify",
+            "disputes:open",
+            "disputes:answer",
+            "lists:manage",
+            "lists:object",
+            "lists:check",
+        }
+    ),  # fmt: skip
     "auditor": frozenset({"audit:verify"}),
 }
 ROLES = tuple(ROLE_SCOPES)

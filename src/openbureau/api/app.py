@@ -19,7 +19,16 @@ from openbureau.api.deps import ConsoleLoginRequired
 from openbureau.api.hardening import HardeningMiddleware, document_hardening
 from openbureau.api.problems import install_problem_handlers, problem_media_type_in_openapi
 from openbureau.api.redaction import install_log_redaction
-from openbureau.api.routes import audit, batches, consents, disputes, health, inquiries, subjects
+from openbureau.api.routes import (
+    audit,
+    batches,
+    consents,
+    disputes,
+    health,
+    inquiries,
+    lists,
+    subjects,
+)
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
 from openbureau.storage import serving
@@ -67,6 +76,9 @@ def create_app(
     app.include_router(consents.router)
     app.include_router(disputes.subjects_router)
     app.include_router(disputes.router)
+    app.include_router(lists.router)
+    app.include_router(lists.entries_router)
+    app.include_router(lists.subjects_router)
     app.include_router(audit.router)
     app.include_router(pages.router)
     app.include_router(console.router)

@@ -133,6 +133,9 @@ _ACTIONS = {
     "audit:verify": "verify the audit chain",
     "disputes:open": "open disputes",
     "disputes:answer": "answer disputes",
+    "lists:manage": "manage list entries",
+    "lists:object": "object to list entries",
+    "lists:check": "check measures",
 }
 
 

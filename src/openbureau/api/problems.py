@@ -40,6 +40,15 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
+def refusal(kinds: dict[int, tuple[str, str]], detail: str, status: int = 422) -> JSONResponse:
+    """A route's own refusal: `kinds` maps each status it refuses with to (problem type
+    suffix, title)."""
+    kind, title = kinds[status]
+    return problem_response(
+        Problem(type=f"urn:openbureau:problem:{kind}", title=title, status=status, detail=detail)
+    )
+
+
 def problem_doc(description: str) -> dict[str, Any]:
     return {"model": Problem, "description": description, "content": {MEDIA_TYPE: {}}}
 

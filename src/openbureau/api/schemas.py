@@ -14,8 +14,12 @@ PARTY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 #: Free text from a request: no control characters (PostgreSQL refuses NUL in text, and no
 #: name, reference or postcode needs a tab or a line break).
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+#: Longer free text someone writes (a dispute's reason, an objection, a note): no control
+#: characters but tab, line feed and carriage return.
+LETTER_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 __all__ = [
+    "LETTER_PATTERN",
     "PARTY_ID_PATTERN",
     "SUBJECT_ID_PATTERN",
     "TEXT_PATTERN",

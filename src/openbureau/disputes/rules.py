@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from openbureau import freetext
+
 #: Days a furnisher has to answer (SCOPE.md; FCRA section 611; the RBI's 30 days).
 ANSWER_DAYS = 30
 #: Compensation for each day an answer is late, in minor units of COMPENSATION_CURRENCY.
@@ -38,7 +40,7 @@ DELETES = "unverifiable"
 #: Longest reason a subject may give, and longest note a furnisher may answer with.
 MAX_TEXT = 1000
 #: What a reason or note becomes once the subject's file is emptied (identity/erasure.py).
-ERASED_TEXT = "(erased)"
+ERASED_TEXT = freetext.ERASED
 
 
 def due_on(opened_on: date) -> date:
@@ -67,13 +69,7 @@ def compensation(due: date, answered_on: date | None, on: date) -> Compensation:
 
 def text_problem(what: str, text: str) -> str | None:
     """Why a reason or note cannot be taken, or None."""
-    if not text.strip():
-        return f"{what} is empty: say what is wrong with the record"
-    if len(text) > MAX_TEXT:
-        return f"{what} is {len(text)} characters long; at most {MAX_TEXT}"
-    if any(ord(c) < 32 or ord(c) == 127 for c in text if c not in "\r\n\t"):
-        return f"{what} holds control characters"
-    return None
+    return freetext.problem(what, text, MAX_TEXT, ": say what is wrong with the record")
 
 
 def answer_problem(status: str, outcome: str) -> str | None:

@@ -4,14 +4,13 @@ is audited and queues a notice to the subject in the outbox. Rules: disputes/rul
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from openbureau import freetext
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
 from openbureau.disputes.model import DisputePublic, dispute_public
@@ -23,9 +22,10 @@ from openbureau.disputes.rules import (
     text_problem,
 )
 from openbureau.inquiries import outbox
+from openbureau.lists import service as lists
 from openbureau.reports.model import in_utc
-from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
-from openbureau.reports.service import SubjectMerged, SubjectNotFound, build_report
+from openbureau.reports.reads import subject_and_merged_ids, surviving_subject
+from openbureau.reports.service import build_report, live_subject
 from openbureau.storage.ledger import disputes
 from openbureau.storage.ledger import outbox as outbox_table
 
@@ -64,7 +64,7 @@ def open_dispute(
     if problem:
         raise DisputeError(problem)
     with bureau.ledger.connect() as conn:
-        _live(conn, subject_id)
+        live_subject(conn, subject_id)
     today = utc_day(now)
     report = build_report(bureau, subject_id, today, holder_view=False)
     record = next(
@@ -92,7 +92,7 @@ def open_dispute(
         "record_id": record_id,
         "record_type": record.record_type,
         "reason": reason,
-        "salt": secrets.token_hex(16),
+        "salt": freetext.new_salt(),
         "opened_at": now,
         "opened_by": actor,
         "due_on": due_on(today),
@@ -124,7 +124,7 @@ def _record_opening(conn: Connection, row: dict, actor: str, now: datetime) -> N
         payload={
             **{k: row[k] for k in ("dispute_id", "furnisher_id", "record_id", "due_on")},
             # the subject's words may hold personal data the chain must not keep for ever
-            "reason_hmac": _digest(row["salt"], row["reason"]),
+            "reason_hmac": freetext.digest(row["salt"], row["reason"]),
         },
         occurred_at=now,
     )
@@ -190,10 +190,15 @@ def answer_dispute(
                 "outcome": outcome,
                 "deleted": outcome == DELETES,
                 "days_late": shown.days_late,
-                "note_hmac": _digest(found.salt, note),
+                "note_hmac": freetext.digest(found.salt, note),
             },
             occurred_at=now,
         )
+        if outcome == DELETES:  # no list entry may rest on a deleted record
+            lists.clear_entries(
+                conn, found.furnisher_id, [found.record_id], "evidence_deleted",
+                actor=actor, now=now,
+            )  # fmt: skip
         notice = {
             **_notice(row),
             "outcome": outcome,
@@ -211,7 +216,7 @@ def subject_disputes(engine: Engine, subject_id: str, today: date) -> list[Dispu
     """Every dispute of the subject's file (ids merged into it included), oldest first.
     Raises SubjectNotFound, or SubjectMerged for an id merged into another."""
     with engine.connect() as conn:
-        _live(conn, subject_id)
+        live_subject(conn, subject_id)
         ids = subject_and_merged_ids(conn, subject_id)
         rows = conn.execute(
             select(disputes)
@@ -263,25 +268,6 @@ def utc_day(moment: datetime) -> date:
     """The UTC calendar day of `moment`: every dispute date (opened, due, answered, late) is
     counted on this one calendar."""
     return in_utc(moment).date()  # type: ignore[union-attr]
-
-
-def _live(conn: Connection, subject_id: str) -> None:
-    """Raise SubjectNotFound, or SubjectMerged when the id now leads to another file."""
-    found = subject_row(conn, subject_id)
-    if found is None:
-        raise SubjectNotFound(subject_id)
-    if found["merged_into"]:
-        raise SubjectMerged(subject_id, surviving_subject(conn, subject_id))
-
-
-def _digest(salt: str | None, text: str) -> str | None:
-    """What the audit chain keeps of free text: an HMAC under the dispute's own random salt,
-    kept in its ledger row. While the row holds the salt the text can be checked against the
-    chain; once the file is emptied and the salt erased with the text, the digest says
-    nothing, not even to someone guessing the words."""
-    if salt is None:
-        return None
-    return hmac.new(bytes.fromhex(salt), text.encode(), hashlib.sha256).hexdigest()
 
 
 def deleted_records_of(engine: Engine, furnisher_id: str) -> dict[str, dict]:

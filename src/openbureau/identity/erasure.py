@@ -47,7 +47,7 @@ from openbureau.audit import service as audit
 from openbureau.disputes.rules import ERASED_TEXT
 from openbureau.identity import state
 from openbureau.identity.publish import display_names, ledger_name, write_keys
-from openbureau.storage.ledger import disputes, review_pairs, scores, subjects
+from openbureau.storage.ledger import disputes, list_entries, review_pairs, scores, subjects
 
 PURPOSE = "retention"
 #: The display name an emptied subject keeps (the column is required).
@@ -223,14 +223,23 @@ def _pairs_naming(conn, variants: list[str], *, count: bool) -> int:
     return total
 
 
-def _erase_dispute_texts(conn, subject_ids: list[str]) -> None:
-    """The words of the subjects' disputes (reason, the furnisher's note) and the salt of
-    their digests in the audit chain: the dispute stays (when, which record, the outcome)."""
+def _erase_texts(conn, subject_ids: list[str]) -> None:
+    """The words of the subjects' disputes (reason, the furnisher's note) and list entries
+    (grounds, objection, notes), and the salt of their digests in the audit chain: the
+    dispute and the entry stay (when, which record, the outcome, the term)."""
     mine = disputes.c.subject_id.in_(subject_ids)
     conn.execute(update(disputes).where(mine).values(reason=ERASED_TEXT, salt=None))
     conn.execute(
         update(disputes).where(mine, disputes.c.note.is_not(None)).values(note=ERASED_TEXT)
     )
+    listed = list_entries.c.subject_id.in_(subject_ids)
+    conn.execute(update(list_entries).where(listed).values(grounds=ERASED_TEXT, salt=None))
+    for column in ("objection", "decision_note", "removal_note"):
+        conn.execute(
+            update(list_entries)
+            .where(listed, list_entries.c[column].is_not(None))
+            .values({column: ERASED_TEXT})
+        )
 
 
 def _apply(conn, todo: Plan, summary: ErasureSummary) -> int:
@@ -240,7 +249,7 @@ def _apply(conn, todo: Plan, summary: ErasureSummary) -> int:
     for part in _chunks(todo.emptied):
         conn.execute(update(subjects).where(subjects.c.subject_id.in_(part)).values(**blank))
         conn.execute(delete(scores).where(scores.c.subject_id.in_(part)))
-        _erase_dispute_texts(conn, part)
+        _erase_texts(conn, part)
     # old ids merged into an emptied subject (and into those, and so on) carry old names
     reached = list(todo.emptied)
     while reached:
@@ -253,7 +262,7 @@ def _apply(conn, todo: Plan, summary: ErasureSummary) -> int:
             ).scalars()
         for part in _chunks(redirects):
             conn.execute(update(subjects).where(subjects.c.subject_id.in_(part)).values(**blank))
-            _erase_dispute_texts(conn, part)
+            _erase_texts(conn, part)
         reached = redirects
     names = _new_names(conn, todo.renamed)
     summary.subjects_renamed = len(names)

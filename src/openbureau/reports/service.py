@@ -73,7 +73,7 @@ class ScoreNotFound(LookupError):
         self.subject_id = subject_id
 
 
-def _live_subject(conn, subject_id: str) -> dict[str, Any]:
+def live_subject(conn, subject_id: str) -> dict[str, Any]:
     row = reads.subject_row(conn, subject_id)
     if row is None:
         raise SubjectNotFound(subject_id)
@@ -86,7 +86,7 @@ def get_score(bureau: Bureau, subject_id: str, as_of: date | None = None) -> Sco
     """The subject's newest published score on or before `as_of` (newest of all if None).
     Raises SubjectNotFound, SubjectMerged, or ScoreNotFound if none is published yet."""
     with bureau.ledger.connect() as conn:
-        _live_subject(conn, subject_id)
+        live_subject(conn, subject_id)
         row = reads.latest_score_row(conn, subject_id, as_of)
     if row is None:
         raise ScoreNotFound(subject_id)
@@ -129,7 +129,7 @@ def build_report(
     if not with_records and (as_of is None or holder_view):
         raise ValueError("a report without records needs as_of and no holder view")
     with bureau.ledger.connect() as conn:
-        subject = _live_subject(conn, subject_id)
+        subject = live_subject(conn, subject_id)
         furnisher_rows = reads.furnisher_rows(conn)
         score_row = reads.latest_score_row(conn, subject_id, as_of)
         inquiry_rows = reads.inquiry_rows(conn, subject_id) if holder_view else []

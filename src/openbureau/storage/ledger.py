@@ -268,6 +268,58 @@ disputes = Table(
 )
 
 
+#: A subject's entry on a black or red list, through due process (lists/rules.py).
+list_entries = Table(
+    "list_entries",
+    metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("list_id", String(48), nullable=False),
+    Column("subject_id", String(24), nullable=False, index=True),
+    # the finding it rests on: a record of the file (black lists) ...
+    Column("furnisher_id", String(64), ForeignKey("furnishers.furnisher_id")),
+    Column("record_id", String(255)),
+    Column("record_type", String(32)),
+    # the cited finding's case: a judgment of that case reported paid lifts the entry
+    Column("case_number", String(255)),
+    # ... or an authority's decision (red lists)
+    Column("authority", String(200)),
+    Column("decision_reference", String(200)),
+    Column("decision_date", Date),
+    Column("grounds", Text, nullable=False),
+    # the key of the audit chain's HMACs of the entry's words; erased with them
+    Column("salt", String(32)),
+    Column("term_months", Integer, nullable=False),
+    Column("proposed_at", DateTime(timezone=True), nullable=False),
+    Column("proposed_by", String(200), nullable=False),
+    Column("proposed_party", String(64), nullable=False),
+    Column("objection_ends_on", Date, nullable=False),
+    Column("objection", Text),
+    Column("objected_at", DateTime(timezone=True)),
+    # proposed -> (objected ->) listed or rejected; listed -> removed or ended
+    Column("status", String(16), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(200)),
+    Column("decision_note", Text),
+    Column("listed_on", Date),
+    Column("ends_on", Date),
+    Column("removed_at", DateTime(timezone=True)),
+    Column("removed_by", String(200)),
+    Column("removal_reason", String(24)),
+    Column("removal_note", Text),
+    Index("ix_list_entries_record", "furnisher_id", "record_id"),
+    Index("ix_list_entries_status", "status"),
+    # one entry on its way to a list, or on it, per subject and list
+    Index(
+        "ux_list_entries_open",
+        "list_id",
+        "subject_id",
+        unique=True,
+        sqlite_where=text("status IN ('proposed', 'objected', 'listed')"),
+        postgresql_where=text("status IN ('proposed', 'objected', 'listed')"),
+    ),
+)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via engine
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -23,6 +23,7 @@ from openbureau.api.deps import (
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
 from openbureau.catalogue.model import CATALOGUE_VERSION
 from openbureau.disputes.service import subject_disputes, utc_day
+from openbureau.lists.service import subject_entries
 from openbureau.reports.reads import furnisher_rows
 from openbureau.reports.service import SubjectMerged, SubjectNotFound, build_report, list_subjects
 from openbureau.web.display import template_filters, template_globals
@@ -133,12 +134,20 @@ def subject_page(
             query["as_of"] = as_of.isoformat()
         return RedirectResponse(f"{target}?{urlencode(query)}", 307)
     # every dispute of the file, open and answered, with what a late answer owes today
-    disputes = subject_disputes(bureau.ledger, subject_id, utc_day(request.app.state.now()))
+    today = utc_day(request.app.state.now())
+    disputes = subject_disputes(bureau.ledger, subject_id, today)
+    entries = subject_entries(bureau.ledger, subject_id, today)
     with bureau.ledger.connect() as conn:
         sources = {fid: row["name"] for fid, row in furnisher_rows(conn).items()}
     reader.record("report.read", [subject_id], as_of=as_of, channel="page")
     return templates.TemplateResponse(
         request,
         "subject.html",
-        {"report": report, "merged_from": merged_from, "disputes": disputes, "sources": sources},
+        {
+            "report": report,
+            "merged_from": merged_from,
+            "disputes": disputes,
+            "entries": entries,
+            "sources": sources,
+        },  # fmt: skip
     )

@@ -17,8 +17,8 @@ from openbureau.api.deps import (
     authorize_subject,
     require,
 )
-from openbureau.api.problems import KEY_PROBLEMS, SUBJECT_PROBLEMS, problem_doc, problem_response
-from openbureau.api.schemas import TEXT_PATTERN, Problem
+from openbureau.api.problems import KEY_PROBLEMS, SUBJECT_PROBLEMS, problem_doc, refusal
+from openbureau.api.schemas import LETTER_PATTERN, TEXT_PATTERN
 from openbureau.disputes.model import DisputePublic
 from openbureau.disputes.rules import MAX_TEXT, OUTCOMES
 from openbureau.disputes.service import (
@@ -44,7 +44,7 @@ Outcome = Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
 # free text: no control characters but tab, line feed and carriage return
 _Text = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_TEXT, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
+    Field(min_length=1, max_length=MAX_TEXT, pattern=LETTER_PATTERN),
 ]
 DISPUTE_ID_PATTERN = r"^d[0-9a-f]{24}$"
 
@@ -181,7 +181,4 @@ _KINDS = {
 
 
 def _refused(detail: str, status: int = 422):
-    kind, title = _KINDS[status]
-    return problem_response(
-        Problem(type=f"urn:openbureau:problem:{kind}", title=title, status=status, detail=detail)
-    )
+    return refusal(_KINDS, detail, status)

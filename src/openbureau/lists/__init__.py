@@ -1,0 +1,1 @@
+"""Black and red lists kept through due process (see docs/lists.md)."""

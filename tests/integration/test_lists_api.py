@@ -1,0 +1,548 @@
+"""Black and red lists through the real app, on SQLite and PostgreSQL: an operator proposes
+an entry citing a court's finding, the subject is told and objects, a second operator
+decides, relying parties ask whether a measure applies and are told why, and the entry
+leaves the list when its term ends, when the finding is reported satisfied, when a dispute
+deletes the record it rests on, or when an operator removes it. Every step is audited and
+told to the subject, and nobody's words reach the audit chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
+
+from factories import write_csv
+from keys import bearer, issue_keys
+from openbureau.api.app import create_app
+from openbureau.audit.service import verify
+from openbureau.bootstrap import build_bureau
+from openbureau.ingest.service import ingest_file
+from openbureau.inquiries.outbox import list_notices
+from openbureau.storage.ledger import audit_log, batches, list_entries
+from report_fixture import AS_OF, DEFAULTER, GOOD, MERGED, ORG, RAW_IDS, build_report_fixture
+
+NOW = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
+PROBLEM = "application/problem+json"
+PARTIES = {
+    "ops-1": ("operator", "operator", {}),
+    "ops-2": ("operator", "operator", {}),
+    "lender-1": ("lender", "inquirer", {}),
+    "court-1": ("furnisher", "furnisher", {"furnisher_id": "court-riverside"}),
+    "self-defaulter": ("subject", "subject", {"subject_id": DEFAULTER}),
+    "self-good": ("subject", "subject", {"subject_id": GOOD}),
+}
+FINDING = {"furnisher_id": "court-riverside", "record_id": "D-1234"}
+GROUNDS = "The Riverside court's finding D-1234 stands unremoved."
+OBJECTION = "I have agreed a payment plan with the creditor."
+
+
+@pytest.fixture
+def bureau(tmp_path, fresh_ledger_url):
+    fixture = build_report_fixture(tmp_path / "bureau", fresh_ledger_url)
+    built = build_bureau(fixture.settings)
+    # the fixture writes its record files itself: give the court's the receipts an ingest
+    # would have stored, so the court's batches below find them owned, not orphaned
+    with built.ledger.begin() as conn:
+        for path in built.lake.furnisher_files("court-riverside"):
+            conn.execute(
+                insert(batches).values(
+                    batch_id=path.stem,
+                    furnisher_id="court-riverside",
+                    file_name=path.name,
+                    file_format="parquet",
+                    checksum=path.stem,
+                    status="accepted",
+                    received_at=NOW,
+                    rows_total=1,
+                    rows_accepted=1,
+                    rows_rejected=0,
+                    rows_duplicate=0,
+                    rejected_by_rule={},
+                    lake_path=str(path),
+                )  # fmt: skip
+            )
+    return built
+
+
+@pytest.fixture
+def keys(bureau):
+    return issue_keys(bureau.ledger, PARTIES)
+
+
+def _client(bureau, now=NOW):
+    return TestClient(create_app(bureau.settings, today=lambda: AS_OF, now=lambda: now))
+
+
+def _propose(client, key, list_id="judgment_defaulters", subject=DEFAULTER, **cited):
+    body = {"subject_id": subject, "grounds": GROUNDS, **(cited or FINDING)}
+    return client.post(f"/v1/lists/{list_id}/entries", headers=bearer(key), json=body)
+
+
+def _step(client, key, entry_id, step, **body):
+    return client.post(f"/v1/list-entries/{entry_id}/{step}", headers=bearer(key), json=body)
+
+
+def _measure(client, key, measure, subject=DEFAULTER):
+    return client.get(f"/v1/subjects/{subject}/measures/{measure}", headers=bearer(key))
+
+
+def _listed(bureau, keys, now=NOW) -> str:
+    """An entry proposed at `now` and approved by a second operator after its window."""
+    with _client(bureau, now) as client:
+        entry = _propose(client, keys["ops-1"]).json()
+    with _client(bureau, now + timedelta(days=16)) as client:
+        done = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
+                     note="No objection; the finding stands.")  # fmt: skip
+        assert done.status_code == 200, done.text
+    return entry["entry_id"]
+
+
+def _actions(bureau, entry_id: str) -> list[tuple[str, str, str]]:
+    with bureau.ledger.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.action, audit_log.c.actor, audit_log.c.payload)
+            .where(audit_log.c.payload.contains(entry_id))
+            .order_by(audit_log.c.seq)
+        )
+        return [(r.action, r.actor, r.payload) for r in rows]
+
+
+def _notices(bureau, entry_id: str) -> list[dict]:
+    return [
+        n for n in list_notices(bureau.ledger)
+        if n["kind"] == "list" and n["body"]["entry_id"] == entry_id
+    ]  # fmt: skip
+
+
+def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau, keys):
+    with _client(bureau) as client:
+        published = client.get("/v1/lists", headers=bearer(keys["self-good"]))
+        assert published.status_code == 200  # the criteria are no secret: any key reads them
+        assert {d["list_id"]: d["kind"] for d in published.json()} == {
+            "judgment_defaulters": "black", "major_tax_violators": "black",
+            "a_grade_taxpayers": "red",
+        }  # fmt: skip
+        assert _measure(client, keys["lender-1"], "premium_travel").json()["applies"] is False
+
+        proposed = _propose(client, keys["ops-1"])
+        assert proposed.status_code == 201, proposed.text
+        entry = proposed.json()
+        assert (entry["status"], entry["record_type"], entry["term_months"]) == (
+            "proposed", "judgment_default_finding", 24,
+        )  # fmt: skip
+        assert entry["objection_ends_on"] == "2026-01-25"
+        # proposed is not listed: no measure applies yet
+        assert _measure(client, keys["lender-1"], "premium_travel").json()["applies"] is False
+        # nobody approves inside the window; nobody approves their own proposal
+        early = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
+                      note="Looks right.")  # fmt: skip
+        assert early.status_code == 422 and "may object until 2026-01-25" in early.json()["detail"]
+        again = _propose(client, keys["ops-2"])
+        assert again.status_code == 409 and "already has an entry" in again.json()["detail"]
+
+        # the subject sees it at once and objects with its own key
+        mine = client.get(
+            f"/v1/subjects/{DEFAULTER}/list-entries", headers=bearer(keys["self-defaulter"])
+        )
+        assert [e["status"] for e in mine.json()] == ["proposed"]
+        page = client.get(f"/subjects/{DEFAULTER}", headers=bearer(keys["ops-1"])).text
+        lists = page.split('id="lists-h"')[1].split("</section>")[0]
+        assert "Judgment defaulters" in lists and "object by 25 Jan 2026" in lists
+        assert "Riverside District People" in lists and "D-1234" in lists
+        objected = _step(client, keys["self-defaulter"], entry["entry_id"], "objection",
+                         objection=OBJECTION)  # fmt: skip
+        assert objected.status_code == 200 and objected.json()["status"] == "objected"
+        twice = _step(client, keys["self-defaulter"], entry["entry_id"], "objection",
+                      objection=OBJECTION)  # fmt: skip
+        assert twice.status_code == 409
+        own = _step(client, keys["ops-1"], entry["entry_id"], "decision", approve=True,
+                    note="I read the objection.")  # fmt: skip
+        assert own.status_code == 422 and "second operator" in own.json()["detail"]
+
+        # once objected, a second operator reviews at once
+        decided = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
+                        note="A payment plan is not payment; the finding stands.")  # fmt: skip
+        assert decided.status_code == 200, decided.text
+        listed = decided.json()
+        assert (listed["status"], listed["listed_on"], listed["ends_on"]) == (
+            "listed", "2026-01-10", "2028-01-10",
+        )  # fmt: skip
+        late = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=False,
+                     note="Changed my mind.")  # fmt: skip
+        assert late.status_code == 409
+
+        answer = _measure(client, keys["lender-1"], "premium_travel")
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["applies"] is True and body["subject_id"] == DEFAULTER
+        (cited,) = body["citations"]
+        assert cited["entry_id"] == entry["entry_id"] and cited["ends_on"] == "2028-01-10"
+        assert "Judgment Defaulters" in cited["list_legal_basis"]
+        assert "art.3(1)" in cited["measure_legal_basis"]
+        assert "only the listed subject" in body["binds"]
+        page = client.get(f"/subjects/{DEFAULTER}", headers=bearer(keys["ops-1"])).text
+        lists = page.split('id="lists-h"')[1].split("</section>")[0]
+        assert "Listed</span> from 10 Jan 2026 until 10 Jan 2028" in lists
+        clean = client.get(f"/subjects/{GOOD}", headers=bearer(keys["ops-1"])).text
+        assert "This file is on no list" in clean
+        # a measure no list of the subject's names does not apply
+        assert _measure(client, keys["lender-1"], "invoice_supply_limit").json()["applies"] is False
+        # and no measure reaches anyone else: GOOD is on no list
+        assert _measure(client, keys["lender-1"], "premium_travel", GOOD).json()["applies"] is False
+
+        # the subject knows who looked: each check is an inquiry in its report, never hard
+        report = client.get(
+            f"/v1/subjects/{DEFAULTER}/report", headers=bearer(keys["self-defaulter"])
+        ).json()
+        checks = [i for i in report["inquiries"] if i["purpose"] == "measure_check"]
+        assert len(checks) == 4 and all(not i["hard"] for i in checks)
+        assert {i["party_id"] for i in checks} == {"lender-1"}
+
+    actions = _actions(bureau, entry["entry_id"])
+    assert [a for a, _, _ in actions] == [
+        "list.propose", "list.object", "list.decide", "lists.check",
+    ]  # fmt: skip
+    assert [actor.split("/")[0] for _, actor, _ in actions] == [
+        "party:ops-1", "party:self-defaulter", "party:ops-2", "party:lender-1",
+    ]  # fmt: skip
+    # the chain keeps digests of the words, never the words
+    words = (GROUNDS, OBJECTION, "payment plan is not payment")
+    assert not any(w in payload for _, _, payload in actions for w in words)
+    assert verify(bureau.ledger).ok
+    told = _notices(bureau, entry["entry_id"])
+    # (one clock for the whole test: the three notices share a time, so no order is kept)
+    assert sorted(n["body"]["status"] for n in told) == ["listed", "objected", "proposed"]
+    assert all(n["subject_id"] == DEFAULTER for n in told)
+    assert not any(w in str(n) for n in told for w in words)
+    checks = [n for n in list_notices(bureau.ledger) if n["body"].get("purpose") == "measure_check"]
+    assert len(checks) == 5 and {n["subject_id"] for n in checks} == {DEFAULTER, GOOD}
+
+
+def test_an_entry_ends_with_its_term_and_the_subject_may_be_proposed_again(bureau, keys):
+    entry_id = _listed(bureau, keys)
+    with _client(bureau, NOW + timedelta(days=16)) as client:
+        (shown,) = client.get(
+            f"/v1/subjects/{DEFAULTER}/list-entries", headers=bearer(keys["ops-1"])
+        ).json()
+        ends = date.fromisoformat(shown["ends_on"])
+        assert ends == date(2028, 1, 26)
+    day_before = datetime.combine(ends - timedelta(days=1), NOW.timetz())
+    with _client(bureau, day_before) as client:
+        assert _measure(client, keys["lender-1"], "public_procurement").json()["applies"]
+    on_the_day = datetime.combine(ends, NOW.timetz())
+    with _client(bureau, on_the_day) as client:
+        assert not _measure(client, keys["lender-1"], "public_procurement").json()["applies"]
+        (shown,) = client.get(
+            f"/v1/subjects/{DEFAULTER}/list-entries", headers=bearer(keys["ops-1"])
+        ).json()
+        assert shown["status"] == "ended"
+        ended = client.get("/v1/list-entries?status=ended", headers=bearer(keys["ops-1"]))
+        assert [e["entry_id"] for e in ended.json()] == [entry_id]
+        gone = _step(client, keys["ops-1"], entry_id, "removal", reason="satisfied", note="Paid.")
+        assert gone.status_code == 422 and "ended" in gone.json()["detail"]
+        # an ended entry blocks no new proposal (the finding still stands in the file)
+        again = _propose(client, keys["ops-1"])
+    assert again.status_code == 201, again.text
+    with bureau.ledger.connect() as conn:
+        stored = dict(conn.execute(select(list_entries.c.entry_id, list_entries.c.status)).all())
+    assert stored == {entry_id: "ended", again.json()["entry_id"]: "proposed"}
+
+
+def test_removal_by_an_operator_repair_only_where_the_list_allows_it(bureau, keys):
+    entry_id = _listed(bureau, keys)
+    later = NOW + timedelta(days=400)
+    with _client(bureau, later) as client:
+        repair = _step(client, keys["ops-1"], entry_id, "removal", reason="repaired",
+                       note="Good conduct for a year.")  # fmt: skip
+        assert repair.status_code == 422 and "allows no credit repair" in repair.json()["detail"]
+        wrong = _step(client, keys["ops-1"], entry_id, "removal", reason="evidence_deleted",
+                      note="x")  # fmt: skip
+        assert wrong.status_code == 422  # only a dispute's answer deletes evidence
+        done = _step(client, keys["ops-1"], entry_id, "removal", reason="satisfied",
+                     note="The court's certificate of performance, 2027-02-12.")  # fmt: skip
+        assert done.status_code == 200, done.text
+        assert (done.json()["status"], done.json()["removal_reason"]) == ("removed", "satisfied")
+        assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+        subject = _step(client, keys["self-defaulter"], entry_id, "removal", reason="error",
+                        note="x")  # fmt: skip
+        assert subject.status_code == 403
+    assert [n["body"]["status"] for n in _notices(bureau, entry_id)][-1] == "removed"
+
+
+def test_a_red_list_entry_rests_on_a_decision_and_a_black_one_on_a_qualifying_record(bureau, keys):
+    decision = {
+        "authority": "Municipal Tax Bureau", "decision_reference": "MTB-2025-A-0117",
+        "decision_date": "2025-12-20",
+    }  # fmt: skip
+    with _client(bureau) as client:
+        red = _propose(client, keys["ops-1"], "a_grade_taxpayers", ORG, **decision)
+        assert red.status_code == 201, red.text
+        assert red.json()["objection_ends_on"] == "2026-01-10"  # no window to wait out
+        no_decision = _propose(client, keys["ops-1"], "a_grade_taxpayers", GOOD, **FINDING)
+        assert no_decision.status_code == 422
+        assert "authority's decision" in no_decision.json()["detail"]
+        old = {**decision, "decision_date": "2024-12-01"}
+        stale = _propose(client, keys["ops-1"], "a_grade_taxpayers", GOOD, **old)
+        assert stale.status_code == 422 and "no longer holds" in stale.json()["detail"]
+        # a penalty for food safety does not make a major tax violator
+        penalty = {"furnisher_id": "regulator-market", "record_id": "AP-2025-17"}
+        wrong = _propose(client, keys["ops-1"], "major_tax_violators", ORG, **penalty)
+        assert wrong.status_code == 422 and "violation_category" in wrong.json()["detail"]
+        # a record of another file, or none at all, cannot be cited
+        elsewhere = _propose(client, keys["ops-1"], "judgment_defaulters", GOOD)
+        assert elsewhere.status_code == 422 and "no record" in elsewhere.json()["detail"]
+        judgment = {"furnisher_id": "court-riverside", "record_id": "J-1234"}
+        not_a_finding = _propose(client, keys["ops-1"], "judgment_defaulters", **judgment)
+        assert not_a_finding.status_code == 422
+        assert "court_judgment record cannot" in not_a_finding.json()["detail"]
+        both = _propose(client, keys["ops-1"], "judgment_defaulters", **FINDING, **decision)
+        assert both.status_code == 422
+        unknown = _propose(client, keys["ops-1"], "gossip_list")
+        assert unknown.status_code == 422  # no list but the published ones
+        extra = client.post(
+            "/v1/lists/judgment_defaulters/entries", headers=bearer(keys["ops-1"]),
+            json={"subject_id": DEFAULTER, "grounds": GROUNDS, **FINDING, "relatives": ["x"]},
+        )  # fmt: skip
+        assert extra.status_code == 422 and "relatives" in extra.text
+    with _client(bureau, NOW + timedelta(days=1)) as client:
+        listed = _step(client, keys["ops-2"], red.json()["entry_id"], "decision", approve=True,
+                       note="Rating confirmed.")  # fmt: skip
+        assert listed.status_code == 200 and listed.json()["ends_on"] == "2027-01-11"
+        answer = _measure(client, keys["lender-1"], "expedited_tax_services", ORG).json()
+        assert answer["applies"] and answer["citations"][0]["kind"] == "red"
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [("self-good", 403), ("lender-1", 403), ("court-1", 403), ("ops-1", 201)],
+)
+def test_only_operators_propose(bureau, keys, key, status):
+    with _client(bureau) as client:
+        assert _propose(client, keys[key]).status_code == status
+
+
+def test_a_subject_objects_only_to_its_own_entries_and_only_in_the_window(bureau, keys):
+    with _client(bureau) as client:
+        entry = _propose(client, keys["ops-1"]).json()
+        other = _step(client, keys["self-good"], entry["entry_id"], "objection",
+                      objection="Not mine.")  # fmt: skip
+        assert other.status_code == 404 and other.headers["content-type"] == PROBLEM
+        lender = _step(client, keys["lender-1"], entry["entry_id"], "objection",
+                       objection="x")  # fmt: skip
+        assert lender.status_code == 403
+        peek = client.get(
+            f"/v1/subjects/{DEFAULTER}/list-entries", headers=bearer(keys["self-good"])
+        )
+        assert peek.status_code == 403
+        queue = client.get("/v1/list-entries", headers=bearer(keys["lender-1"]))
+        assert queue.status_code == 403
+    with _client(bureau, NOW + timedelta(days=16)) as client:
+        closed = _step(client, keys["self-defaulter"], entry["entry_id"], "objection",
+                       objection=OBJECTION)  # fmt: skip
+        assert closed.status_code == 422 and "closed on 2026-01-25" in closed.json()["detail"]
+        # an operator may still reject (a rejection never harms the subject)
+        rejected = _step(client, keys["ops-1"], entry["entry_id"], "decision", approve=False,
+                         note="The finding is under appeal.")  # fmt: skip
+        assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+
+
+def test_a_record_under_dispute_holds_the_entry_and_its_deletion_removes_it(bureau, keys):
+    with _client(bureau) as client:
+        entry = _propose(client, keys["ops-1"]).json()
+        disputed = client.post(
+            f"/v1/subjects/{DEFAULTER}/disputes", headers=bearer(keys["self-defaulter"]),
+            json={**FINDING, "reason": "The finding was lifted in March."},
+        )  # fmt: skip
+        assert disputed.status_code == 201, disputed.text
+        dispute_id = disputed.json()["dispute_id"]
+    with _client(bureau, NOW + timedelta(days=16)) as client:
+        held = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
+                     note="No objection.")  # fmt: skip
+        assert held.status_code == 422 and "under dispute" in held.json()["detail"]
+        answered = client.post(
+            f"/v1/disputes/{dispute_id}/answer", headers=bearer(keys["court-1"]),
+            json={"outcome": "unverifiable", "note": "Our file cannot confirm it."},
+        )  # fmt: skip
+        assert answered.status_code == 200, answered.text
+        (shown,) = client.get(
+            f"/v1/subjects/{DEFAULTER}/list-entries", headers=bearer(keys["ops-1"])
+        ).json()
+        assert (shown["status"], shown["removal_reason"]) == ("removed", "evidence_deleted")
+        # nor can a new entry rest on the deleted record
+        again = _propose(client, keys["ops-1"])
+        assert again.status_code == 422 and "no record" in again.json()["detail"]
+    assert [a for a, _, _ in _actions(bureau, entry["entry_id"])] == [
+        "list.propose", "list.remove",
+    ]  # fmt: skip
+    assert verify(bureau.ledger).ok
+
+
+FINDING_COLUMNS = [
+    "record_type", "record_id", "reported_on", "version", "subject_kind", "given_name",
+    "family_name", "date_of_birth", "national_id_scheme", "national_id", "address_line1",
+    "city", "region", "postcode", "country", "court",
+    "case_number", "ground", "finding_date", "term_months", "date_removed", "judgment_date",
+    "amount", "currency", "date_satisfied",
+]  # fmt: skip
+CASE = "(2024) R0108 Civ 1234"
+
+
+def _court_row(record_type: str, record_id: str, version: int, reported_on: str, **fields):
+    scheme, number = RAW_IDS[DEFAULTER]
+    return {
+        "record_type": record_type, "record_id": record_id, "reported_on": reported_on,
+        "version": str(version), "subject_kind": "person", "given_name": "Wei",
+        "family_name": "Li", "date_of_birth": "1980-03-15", "national_id_scheme": scheme,
+        "national_id": number, "address_line1": "88 Zhongguancun Street", "city": "Beijing",
+        "region": "BJ", "postcode": "100080", "country": "CN",
+        "court": "Riverside District People's Court", "case_number": CASE, **fields,
+    }  # fmt: skip
+
+
+def _finding(version: int, reported_on: str, date_removed: str = "") -> dict:
+    return _court_row(
+        "judgment_default_finding", "D-1234", version, reported_on,
+        ground="refuses_with_ability", finding_date="2025-01-20", term_months="24",
+        date_removed=date_removed,
+    )  # fmt: skip
+
+
+def _judgment(version: int, reported_on: str, date_satisfied: str = "", case: str = CASE):
+    row = _court_row(
+        "court_judgment", "J-1234", version, reported_on, judgment_date="2024-09-10",
+        amount="8650000", currency="CNY", date_satisfied=date_satisfied,
+    )  # fmt: skip
+    return {**row, "case_number": case}
+
+
+@pytest.mark.parametrize(
+    "paid",
+    [
+        # the newest version of the finding says the court removed it
+        [_finding(3, "2026-03-02", "2026-02-27"), _finding(2, "2026-02-01")],
+        # the judgment behind the finding is reported paid (same court, same case)
+        [_judgment(3, "2026-03-02", "2026-02-27")],
+    ],
+    ids=["finding-removed", "judgment-paid"],
+)
+def test_a_batch_reporting_the_debt_paid_takes_the_subject_off_at_once(
+    bureau, keys, tmp_path, paid
+):
+    """SCOPE: a paid judgment debt leaves the defaulter list within 3 working days; here in
+    the very transaction that accepts the batch saying so."""
+    entry_id = _listed(bureau, keys)
+    # corrections that still show the finding in force, or another case paid, change nothing
+    same = [_finding(2, "2026-02-01"), _judgment(9, "2026-02-01", "2026-01-30", case="other")]
+    receipt = ingest_file(
+        bureau, write_csv(tmp_path / "same.csv", same, FINDING_COLUMNS), "court-riverside"
+    )
+    assert receipt.rows_accepted == 2, receipt
+    with bureau.ledger.connect() as conn:
+        assert conn.execute(select(list_entries.c.status)).scalar() == "listed"
+    receipt = ingest_file(
+        bureau, write_csv(tmp_path / "paid.csv", paid, FINDING_COLUMNS), "court-riverside"
+    )
+    assert receipt.rows_accepted >= 1, receipt
+    with bureau.ledger.connect() as conn:
+        row = conn.execute(select(list_entries)).one()
+    assert (row.status, row.removal_reason) == ("removed", "satisfied")
+    assert row.removed_by == "furnisher:court-riverside"
+    assert [a for a, _, _ in _actions(bureau, entry_id)][-1] == "list.remove"
+    assert _notices(bureau, entry_id)[-1]["body"]["removal_reason"] == "satisfied"
+    with _client(bureau, NOW + timedelta(days=60)) as client:
+        assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+    assert verify(bureau.ledger).ok
+
+
+def test_no_entry_rests_on_a_finding_whose_judgment_the_file_shows_paid(bureau, keys, tmp_path):
+    with _client(bureau) as client:
+        entry = _propose(client, keys["ops-1"]).json()
+    # the payment reaches the bureau in a batch the entry was not yet listed for: it goes
+    paid = [_judgment(3, "2026-01-12", "2026-01-11")]
+    ingest_file(bureau, write_csv(tmp_path / "paid.csv", paid, FINDING_COLUMNS), "court-riverside")
+    with bureau.ledger.connect() as conn:
+        assert conn.execute(select(list_entries.c.status)).scalar() == "removed"
+    with _client(bureau, NOW + timedelta(days=16)) as client:
+        refused = _propose(client, keys["ops-1"])
+        assert refused.status_code == 422 and "judgment paid" in refused.json()["detail"]
+        decided = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
+                        note="x")  # fmt: skip
+        assert decided.status_code == 409
+
+
+def test_a_merged_id_leads_to_the_surviving_file(bureau, keys):
+    with _client(bureau) as client:
+        r = client.get(
+            f"/v1/subjects/{MERGED}/list-entries", headers=bearer(keys["ops-1"]),
+            follow_redirects=False,
+        )  # fmt: skip
+        assert r.status_code == 307 and r.headers["location"].endswith(f"/{GOOD}/list-entries")
+        r = _measure(client, keys["lender-1"], "premium_travel", MERGED)
+        assert r.status_code == 200  # the test client follows the redirect to the file
+        assert r.json()["subject_id"] == GOOD
+        r = _propose(client, keys["ops-1"], subject=MERGED)
+        assert r.status_code == 422 and f"merged into {GOOD}" in r.json()["detail"]
+        r = _propose(client, keys["ops-1"], subject="S999999")
+        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+
+
+def test_the_commands_take_an_entry_through_due_process(bureau, keys, monkeypatch):
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from openbureau.cli import app as cli  # noqa: PLC0415
+
+    monkeypatch.setenv("OPENBUREAU_LEDGER_URL", bureau.settings.resolved_ledger_url)
+    runner, home = CliRunner(), ["--home", str(bureau.settings.home)]
+    shown = runner.invoke(cli, ["lists", "show", "judgment_defaulters"])
+    assert shown.exit_code == 0 and '"premium_travel"' in shown.stdout
+    proposed = runner.invoke(
+        cli, ["lists", "propose", "judgment_defaulters", "--subject", DEFAULTER, "--grounds",
+              GROUNDS, "--furnisher", "court-riverside", "--record", "D-1234",
+              "--operator", "ops-1"] + home,
+    )  # fmt: skip
+    assert proposed.exit_code == 0, proposed.output
+    entry_id = proposed.output.split()[1].rstrip(":")
+    objected = runner.invoke(
+        cli, ["lists", "object", entry_id, "--objection", OBJECTION, "--operator", "ops-2"] + home
+    )
+    assert objected.exit_code == 0, objected.output
+    own = runner.invoke(
+        cli, ["lists", "decide", entry_id, "--approve", "--note", "ok", "--operator", "ops-1"]
+        + home,
+    )  # fmt: skip
+    assert own.exit_code == 2 and "second operator" in own.output
+    lender = runner.invoke(
+        cli, ["lists", "decide", entry_id, "--approve", "--note", "ok", "--operator", "lender-1"]
+        + home,
+    )  # fmt: skip
+    assert lender.exit_code == 2 and "not an operator" in lender.output
+    decided = runner.invoke(
+        cli, ["lists", "decide", entry_id, "--approve", "--note", "Read; it stands.",
+              "--operator", "ops-2"] + home,
+    )  # fmt: skip
+    assert decided.exit_code == 0 and "listed from" in decided.output, decided.output
+    checked = runner.invoke(
+        cli, ["lists", "check", "--subject", DEFAULTER, "--measure", "property_purchase",
+              "--party", "lender-1"] + home,
+    )  # fmt: skip
+    assert checked.exit_code == 0 and "yes" in checked.output, checked.output
+    listed = runner.invoke(cli, ["lists", "entries", "--status", "listed"] + home)
+    assert listed.exit_code == 0 and entry_id in listed.stdout
+    bad = runner.invoke(cli, ["lists", "entries", "--status", "late"] + home)
+    assert bad.exit_code == 2
+    removed = runner.invoke(
+        cli, ["lists", "remove", entry_id, "--reason", "revoked", "--note",
+              "Set aside on appeal.", "--operator", "ops-1"] + home,
+    )  # fmt: skip
+    assert removed.exit_code == 0 and "removed (revoked)" in removed.output
+    assert [a for a, _, _ in _actions(bureau, entry_id)] == [
+        "list.propose", "list.object", "list.decide", "lists.check", "list.remove",
+    ]  # fmt: skip
+    with bureau.ledger.connect() as conn:  # the listing was a read of the file: audited
+        listing = conn.execute(
+            select(audit_log.c.subject_id).where(audit_log.c.action == "lists.listed")
+        ).all()
+    assert [tuple(r) for r in listing] == [(DEFAULTER,)]
+    assert verify(bureau.ledger).ok
