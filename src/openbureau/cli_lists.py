@@ -1,8 +1,10 @@
 """The list commands: the published lists, entries through due process, measure checks.
 
 Registered on the main app by `cli.py`; every command takes `--home DIR`. A step taken at
-the command line names the registered operator taking it (`--operator`): approval needs a
-second operator, so the proposer's party cannot approve its own proposal here either."""
+the command line is taken with the API key of the person taking it (`--key`, or the
+OPENBUREAU_KEY environment variable), checked as the API checks it: approval needs a second
+operator's key, so nobody approves their own proposal here either, and the audit chain names
+the same key the API would."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openbureau.access.rules import RELYING_KINDS, Caller
+from openbureau.access.rules import Caller
 from openbureau.cli_support import HomeOption, console
 from openbureau.cli_support import bureau_for as _bureau
 from openbureau.cli_support import fail as _fail
@@ -23,12 +25,14 @@ lists_app = typer.Typer(
     "measure checks.",
     no_args_is_help=True,
 )
-#: The key id the audit chain names for a step taken at the command line.
-CLI_KEY = "cli"
-
-OperatorOption = Annotated[
-    str, typer.Option("--operator", help="The registered operator party taking this step.")
-]
+KeyOption = Annotated[
+    str,
+    typer.Option(
+        "--key", envvar="OPENBUREAU_KEY", show_default=False,
+        help="Your API key (obk_...), or set OPENBUREAU_KEY: an operator's; for check, a "
+        "relying party's or an operator's.",
+    ),
+]  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -39,26 +43,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _party(ledger, party_id: str, kinds: frozenset[str], what: str) -> Caller:
-    from sqlalchemy import select
+def _caller(ledger, key: str, roles: tuple[str, ...]) -> Caller:
+    """The caller `key` stands for, if its role is one of `roles` (else exit 2)."""
+    from openbureau.access.service import authenticate
 
-    from openbureau.storage.ledger import parties
-
-    with ledger.connect() as conn:
-        row = conn.execute(select(parties).where(parties.c.party_id == party_id)).first()
-    if row is None:
-        _fail(f"no party {party_id!r} (register it with `parties add`)", 2)
-    if row.kind not in kinds:
-        _fail(f"party {party_id!r} is a {row.kind}, not {what}", 2)
-    role = "operator" if row.kind == "operator" else "inquirer"
-    return Caller(
-        party_id=row.party_id, party_kind=row.kind, key_id=CLI_KEY, role=role,
-        party_name=row.name,
-    )  # fmt: skip
+    caller = authenticate(ledger, key)
+    if caller is None:
+        _fail("the key is not valid (malformed, unknown or revoked)", 2)
+    if caller.role not in roles:
+        _fail(f"a {caller.role} key cannot do this; it needs an {' or an '.join(roles)} key", 2)
+    return caller
 
 
-def _operator(ledger, party_id: str) -> Caller:
-    return _party(ledger, party_id, frozenset({"operator"}), "an operator")
+def _operator(ledger, key: str) -> Caller:
+    return _caller(ledger, key, ("operator",))
 
 
 def _errors():
@@ -89,7 +87,7 @@ def lists_propose(
     list_id: Annotated[str, typer.Argument(help="The list.")],
     subject: Annotated[str, typer.Option(help="The subject to list.")],
     grounds: Annotated[str, typer.Option(help="Why the subject meets the criteria.")],
-    operator: OperatorOption,
+    key: KeyOption,
     furnisher: Annotated[str | None, typer.Option(help="Black lists: the record's source.")] = None,
     record: Annotated[str | None, typer.Option(help="Black lists: the record's id.")] = None,
     authority: Annotated[str | None, typer.Option(help="Red lists: who decided.")] = None,
@@ -108,7 +106,7 @@ def lists_propose(
             bureau, list_id, subject, grounds, furnisher_id=furnisher, record_id=record,
             authority=authority, decision_reference=reference,
             decision_date=_parse_date(decided_on) if decided_on else None,
-            caller=_operator(bureau.ledger, operator), now=_now(),
+            caller=_operator(bureau.ledger, key), now=_now(),
         )  # fmt: skip
     except _errors() as exc:
         _fail(str(exc), 2)
@@ -122,7 +120,7 @@ def lists_propose(
 def lists_object(
     entry_id: Annotated[str, typer.Argument(help="The entry.")],
     objection: Annotated[str, typer.Option(help="The subject's objection, in its words.")],
-    operator: OperatorOption,
+    key: KeyOption,
     home: HomeOption = None,
 ) -> None:
     """Lodge an objection the subject sent by letter."""
@@ -131,7 +129,7 @@ def lists_object(
     bureau = _bureau(home)
     try:
         entry = object_to_entry(
-            bureau, entry_id, objection, caller=_operator(bureau.ledger, operator),
+            bureau, entry_id, objection, caller=_operator(bureau.ledger, key),
             own_subject=None, now=_now(),
         )  # fmt: skip
     except _errors() as exc:
@@ -146,7 +144,7 @@ def lists_decide(
         bool, typer.Option("--approve/--reject", help="List the subject, or reject the entry.")
     ],
     note: Annotated[str, typer.Option(help="The decision's reasons, read by the subject.")],
-    operator: OperatorOption,
+    key: KeyOption,
     home: HomeOption = None,
 ) -> None:
     """Decide a proposed entry (a second operator, after the objection window)."""
@@ -155,7 +153,7 @@ def lists_decide(
     bureau = _bureau(home)
     try:
         entry = decide_entry(
-            bureau, entry_id, approve, note, caller=_operator(bureau.ledger, operator),
+            bureau, entry_id, approve, note, caller=_operator(bureau.ledger, key),
             now=_now(),
         )  # fmt: skip
     except _errors() as exc:
@@ -175,7 +173,7 @@ def lists_remove(
     entry_id: Annotated[str, typer.Argument(help="The entry.")],
     reason: Annotated[str, typer.Option(help="satisfied, revoked, repaired or error.")],
     note: Annotated[str, typer.Option(help="What shows it, read by the subject.")],
-    operator: OperatorOption,
+    key: KeyOption,
     home: HomeOption = None,
 ) -> None:
     """Take a listed entry off its list before its term ends."""
@@ -184,7 +182,7 @@ def lists_remove(
     bureau = _bureau(home)
     try:
         entry = remove_entry(
-            bureau, entry_id, reason, note, caller=_operator(bureau.ledger, operator),
+            bureau, entry_id, reason, note, caller=_operator(bureau.ledger, key),
             now=_now(),
         )  # fmt: skip
     except _errors() as exc:
@@ -219,17 +217,15 @@ def lists_entries(
 def lists_check(
     subject: Annotated[str, typer.Option(help="The subject.")],
     measure: Annotated[str, typer.Option(help="The measure, as `lists show` names it.")],
-    party: Annotated[str, typer.Option(help="The relying party (or operator) asking.")],
+    key: KeyOption,
     home: HomeOption = None,
 ) -> None:
-    """May the measure apply to the subject today? Recorded as the party's inquiry and told
-    to the subject."""
+    """May the measure apply to the subject today? Recorded as the key holder's inquiry and
+    told to the subject."""
     from openbureau.lists.service import check_measure
 
     bureau = _bureau(home)
-    caller = _party(
-        bureau.ledger, party, RELYING_KINDS | {"operator"}, "a relying party or an operator"
-    )
+    caller = _caller(bureau.ledger, key, ("inquirer", "operator"))
     try:
         answer = check_measure(bureau, subject, measure, caller=caller, now=_now())
     except _errors() as exc:

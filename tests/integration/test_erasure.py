@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 
 from factories import write_csv
 from keys import bearer, issue_key
+from openbureau.access.rules import Caller
 from openbureau.api.app import create_app
 from openbureau.audit.service import verify
 from openbureau.bootstrap import build_bureau
@@ -24,11 +25,13 @@ from openbureau.disputes.service import answer_dispute
 from openbureau.identity import erasure, state
 from openbureau.identity.service import resolve
 from openbureau.ingest.service import add_furnisher, ingest_file
+from openbureau.lists.service import remove_entry
 from openbureau.reports.service import build_report
 from openbureau.retention.service import purge
 from openbureau.storage.ledger import (
     audit_log,
     disputes,
+    list_entries,
     review_pairs,
     scores,
     subject_keys,
@@ -169,6 +172,36 @@ def _dispute(conn, subject_id: str, record_id: str) -> str:
     return dispute_id
 
 
+def _list_entry(conn, subject_id: str, record_id: str) -> str:
+    entry_id = f"e{record_id.replace('-', ''):0>24}"[:25]
+    conn.execute(
+        insert(list_entries).values(
+            entry_id=entry_id,
+            list_id="judgment_defaulters",
+            subject_id=subject_id,
+            furnisher_id="bank-01",
+            record_id=record_id,
+            record_type="judgment_default_finding",
+            grounds="operator's words",
+            salt="00" * 16,
+            term_months=24,
+            proposed_at=datetime.now(UTC),
+            proposed_by="test",
+            proposed_party="ops-a",
+            objection_ends_on=AS_OF,
+            objection="subject's words",
+            objected_at=datetime.now(UTC),
+            status="listed",
+            decided_at=datetime.now(UTC),
+            decided_by="test",
+            decision_note="reviewer's words",
+            listed_on=AS_OF,
+            ends_on=date(2099, 1, 1),
+        )  # fmt: skip
+    )
+    return entry_id
+
+
 def _entries(bureau) -> list:
     return _rows(bureau, audit_log)
 
@@ -196,11 +229,13 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
         _pair(conn, moved_key, wei_key, "same")  # likewise
         _pair(conn, wei_key, chen_key, "open")  # both kept: stays
         li_dispute, wei_dispute = _dispute(conn, li, "li-words"), _dispute(conn, wei, "wei-words")
+        li_entry, wei_entry = _list_entry(conn, li, "li-d"), _list_entry(conn, wei, "wei-d")
 
     preview = purge(bureau, AS_OF, dry_run=True)
     summary = purge(bureau, AS_OF)
 
     assert summary.records == 7
+    assert summary.list_entries_removed == 2  # the entries resting on records not in the files
     expected = {
         "dry_run": False, "variants_erased": 2, "variants_recounted": 1,
         "subjects_emptied": 1, "subjects_renamed": 1, "review_pairs_deleted": 2,
@@ -245,6 +280,27 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
     (late,) = _rows(bureau, disputes, disputes.c.dispute_id == li_dispute)
     assert late.note == "(erased)"
     assert "555-0100" not in json.dumps([tuple(e) for e in _entries(bureau)], default=str)
+    # Li's list entry stays (its list, dates, status) without anyone's words; the record it
+    # rested on is gone, so it left its list (as did Wei's, whose record never existed)
+    (gone,) = _rows(bureau, list_entries, list_entries.c.entry_id == li_entry)
+    words = (gone.grounds, gone.objection, gone.decision_note, gone.salt)
+    assert words == ("(erased)", "(erased)", "(erased)", None)
+    assert (gone.status, gone.removal_reason) == ("removed", "evidence_changed")
+    (kept,) = _rows(bureau, list_entries, list_entries.c.entry_id == wei_entry)
+    assert (kept.grounds, kept.objection) == ("operator's words", "subject's words")
+    assert (kept.status, kept.removal_reason) == ("removed", "evidence_changed")
+    # and a step after the erasure keeps none of the operator's words either
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == li_entry)
+            .values(status="listed", removal_reason=None, removed_at=None, removed_by=None)
+        )  # fmt: skip
+    removed = remove_entry(
+        bureau, li_entry, "error", "Li Na's lawyer, 555-0199", now=datetime.now(UTC),
+        caller=Caller(party_id="ops-b", party_kind="operator", key_id="k", role="operator"),
+    )  # fmt: skip
+    assert removed.removal_note == "(erased)"
+    assert "555-0199" not in json.dumps([tuple(e) for e in _entries(bureau)], default=str)
     # Wei and Chen keep theirs
     (row,) = _rows(bureau, subjects, subjects.c.subject_id == wei)
     assert row.display_name == "Wei Zhang" and row.erased_at is None

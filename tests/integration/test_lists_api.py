@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from factories import write_csv
 from keys import bearer, issue_keys
@@ -20,7 +20,7 @@ from openbureau.audit.service import verify
 from openbureau.bootstrap import build_bureau
 from openbureau.ingest.service import ingest_file
 from openbureau.inquiries.outbox import list_notices
-from openbureau.storage.ledger import audit_log, batches, list_entries
+from openbureau.storage.ledger import audit_log, batches, list_entries, subjects
 from report_fixture import AS_OF, DEFAULTER, GOOD, MERGED, ORG, RAW_IDS, build_report_fixture
 
 NOW = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
@@ -36,6 +36,57 @@ PARTIES = {
 FINDING = {"furnisher_id": "court-riverside", "record_id": "D-1234"}
 GROUNDS = "The Riverside court's finding D-1234 stands unremoved."
 OBJECTION = "I have agreed a payment plan with the creditor."
+#: The finding's term ends on 2030-01-20: an entry resting on it holds until then.
+ENDS = "2030-01-20"
+AFTER_WINDOW = NOW + timedelta(days=16)
+
+
+FINDING_COLUMNS = [
+    "record_type", "record_id", "reported_on", "version", "subject_kind", "given_name",
+    "family_name", "date_of_birth", "national_id_scheme", "national_id", "address_line1",
+    "city", "region", "postcode", "country", "court",
+    "case_number", "ground", "finding_date", "term_months", "date_removed", "judgment_date",
+    "amount", "currency", "date_satisfied",
+]  # fmt: skip
+CASE = "(2024) R0108 Civ 1234"
+
+
+def _court_row(record_type: str, record_id: str, version: int, reported_on: str, **fields):
+    scheme, number = RAW_IDS[DEFAULTER]
+    return {
+        "record_type": record_type, "record_id": record_id, "reported_on": reported_on,
+        "version": str(version), "subject_kind": "person", "given_name": "Wei",
+        "family_name": "Li", "date_of_birth": "1980-03-15", "national_id_scheme": scheme,
+        "national_id": number, "address_line1": "88 Zhongguancun Street", "city": "Beijing",
+        "region": "BJ", "postcode": "100080", "country": "CN",
+        "court": "Riverside District People's Court", "case_number": CASE, **fields,
+    }  # fmt: skip
+
+
+def _as_good(row: dict) -> dict:
+    """The row with GOOD's identity instead of DEFAULTER's."""
+    scheme, number = RAW_IDS[GOOD]
+    return {
+        **row, "given_name": "Fang", "family_name": "Wang", "date_of_birth": "1949-12-31",
+        "national_id_scheme": scheme, "national_id": number,
+        "address_line1": "12 Chaoyang Road", "postcode": "100020",
+    }  # fmt: skip
+
+
+def _finding(version: int, reported_on: str, date_removed: str = "") -> dict:
+    return _court_row(
+        "judgment_default_finding", "D-1234", version, reported_on,
+        ground="refuses_with_ability", finding_date="2025-01-20", term_months="60",
+        date_removed=date_removed,
+    )  # fmt: skip
+
+
+def _judgment(version: int, reported_on: str, date_satisfied: str = "", case: str = CASE):
+    row = _court_row(
+        "court_judgment", "J-1234", version, reported_on, judgment_date="2024-09-10",
+        amount="8650000", currency="CNY", date_satisfied=date_satisfied,
+    )  # fmt: skip
+    return {**row, "case_number": case}
 
 
 @pytest.fixture
@@ -63,6 +114,10 @@ def bureau(tmp_path, fresh_ledger_url):
                     lake_path=str(path),
                 )  # fmt: skip
             )
+    # the court corrects the finding's term to five years (from 2025-01-20: to 2030-01-20),
+    # so that an entry resting on it holds past the day these tests run
+    five_years = write_csv(tmp_path / "term.csv", [_finding(2, "2025-06-02")], FINDING_COLUMNS)
+    assert ingest_file(built, five_years, "court-riverside").rows_accepted == 1
     return built
 
 
@@ -92,7 +147,7 @@ def _listed(bureau, keys, now=NOW) -> str:
     """An entry proposed at `now` and approved by a second operator after its window."""
     with _client(bureau, now) as client:
         entry = _propose(client, keys["ops-1"]).json()
-    with _client(bureau, now + timedelta(days=16)) as client:
+    with _client(bureau, now + (AFTER_WINDOW - NOW)) as client:
         done = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
                      note="No objection; the finding stands.")  # fmt: skip
         assert done.status_code == 200, done.text
@@ -130,7 +185,7 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
         assert proposed.status_code == 201, proposed.text
         entry = proposed.json()
         assert (entry["status"], entry["record_type"], entry["term_months"]) == (
-            "proposed", "judgment_default_finding", 24,
+            "proposed", "judgment_default_finding", 60,
         )  # fmt: skip
         assert entry["objection_ends_on"] == "2026-01-25"
         # proposed is not listed: no measure applies yet
@@ -160,14 +215,20 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
         own = _step(client, keys["ops-1"], entry["entry_id"], "decision", approve=True,
                     note="I read the objection.")  # fmt: skip
         assert own.status_code == 422 and "second operator" in own.json()["detail"]
+        # an objection never shortens the subject's window
+        hasty = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
+                      note="Read it.")  # fmt: skip
+        assert hasty.status_code == 422 and "may object until" in hasty.json()["detail"]
 
-        # once objected, a second operator reviews at once
+    with _client(bureau, AFTER_WINDOW) as client:
+        # after the window, a second operator decides, having read the objection
         decided = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
                         note="A payment plan is not payment; the finding stands.")  # fmt: skip
         assert decided.status_code == 200, decided.text
         listed = decided.json()
+        # until the finding's own term ends, not for a term counted from today
         assert (listed["status"], listed["listed_on"], listed["ends_on"]) == (
-            "listed", "2026-01-10", "2028-01-10",
+            "listed", "2026-01-26", ENDS,
         )  # fmt: skip
         late = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=False,
                      note="Changed my mind.")  # fmt: skip
@@ -178,13 +239,14 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
         body = answer.json()
         assert body["applies"] is True and body["subject_id"] == DEFAULTER
         (cited,) = body["citations"]
-        assert cited["entry_id"] == entry["entry_id"] and cited["ends_on"] == "2028-01-10"
+        assert cited["entry_id"] == entry["entry_id"] and cited["ends_on"] == ENDS
+        assert cited["finding_under_dispute"] is False
         assert "Judgment Defaulters" in cited["list_legal_basis"]
         assert "art.3(1)" in cited["measure_legal_basis"]
         assert "only the listed subject" in body["binds"]
         page = client.get(f"/subjects/{DEFAULTER}", headers=bearer(keys["ops-1"])).text
         lists = page.split('id="lists-h"')[1].split("</section>")[0]
-        assert "Listed</span> from 10 Jan 2026 until 10 Jan 2028" in lists
+        assert "Listed</span> from 26 Jan 2026 until 20 Jan 2030" in lists
         clean = client.get(f"/subjects/{GOOD}", headers=bearer(keys["ops-1"])).text
         assert "This file is on no list" in clean
         # a measure no list of the subject's names does not apply
@@ -220,14 +282,9 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
     assert len(checks) == 5 and {n["subject_id"] for n in checks} == {DEFAULTER, GOOD}
 
 
-def test_an_entry_ends_with_its_term_and_the_subject_may_be_proposed_again(bureau, keys):
+def test_an_entry_ends_with_its_findings_term(bureau, keys):
     entry_id = _listed(bureau, keys)
-    with _client(bureau, NOW + timedelta(days=16)) as client:
-        (shown,) = client.get(
-            f"/v1/subjects/{DEFAULTER}/list-entries", headers=bearer(keys["ops-1"])
-        ).json()
-        ends = date.fromisoformat(shown["ends_on"])
-        assert ends == date(2028, 1, 26)
+    ends = date.fromisoformat(ENDS)
     day_before = datetime.combine(ends - timedelta(days=1), NOW.timetz())
     with _client(bureau, day_before) as client:
         assert _measure(client, keys["lender-1"], "public_procurement").json()["applies"]
@@ -242,12 +299,37 @@ def test_an_entry_ends_with_its_term_and_the_subject_may_be_proposed_again(burea
         assert [e["entry_id"] for e in ended.json()] == [entry_id]
         gone = _step(client, keys["ops-1"], entry_id, "removal", reason="satisfied", note="Paid.")
         assert gone.status_code == 422 and "ended" in gone.json()["detail"]
-        # an ended entry blocks no new proposal (the finding still stands in the file)
+        # and the finding, its term over (and so its record's), can list nobody again
+        again = _propose(client, keys["ops-1"])
+        assert again.status_code == 422 and "no record 'D-1234'" in again.json()["detail"]
+
+
+def test_an_ended_entry_blocks_no_new_proposal(bureau, keys):
+    entry_id = _listed(bureau, keys)
+    # as if the entry had been approved for a shorter term (the court's first one)
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == entry_id)
+            .values(ends_on=date(2026, 6, 1))
+        )  # fmt: skip
+    with _client(bureau, datetime(2026, 6, 1, 8, tzinfo=UTC)) as client:
         again = _propose(client, keys["ops-1"])
     assert again.status_code == 201, again.text
     with bureau.ledger.connect() as conn:
         stored = dict(conn.execute(select(list_entries.c.entry_id, list_entries.c.status)).all())
     assert stored == {entry_id: "ended", again.json()["entry_id"]: "proposed"}
+
+
+def test_a_finding_whose_term_is_over_lists_nobody(bureau, keys, tmp_path):
+    old = _court_row(
+        "judgment_default_finding", "D-0601", 1, "2022-06-03", ground="evades_enforcement",
+        finding_date="2022-06-01", term_months="24",
+    )  # fmt: skip
+    batch = write_csv(tmp_path / "old.csv", [old], FINDING_COLUMNS)
+    assert ingest_file(bureau, batch, "court-riverside").rows_accepted == 1
+    with _client(bureau) as client:
+        r = _propose(client, keys["ops-1"], record_id="D-0601", furnisher_id="court-riverside")
+    assert r.status_code == 422 and "term ended on 2024-06-01" in r.json()["detail"]
 
 
 def test_removal_by_an_operator_repair_only_where_the_list_allows_it(bureau, keys):
@@ -309,7 +391,8 @@ def test_a_red_list_entry_rests_on_a_decision_and_a_black_one_on_a_qualifying_re
     with _client(bureau, NOW + timedelta(days=1)) as client:
         listed = _step(client, keys["ops-2"], red.json()["entry_id"], "decision", approve=True,
                        note="Rating confirmed.")  # fmt: skip
-        assert listed.status_code == 200 and listed.json()["ends_on"] == "2027-01-11"
+        # twelve months from the authority's decision, not from the listing
+        assert listed.status_code == 200 and listed.json()["ends_on"] == "2026-12-20"
         answer = _measure(client, keys["lender-1"], "expedited_tax_services", ORG).json()
         assert answer["applies"] and answer["citations"][0]["kind"] == "red"
 
@@ -379,53 +462,17 @@ def test_a_record_under_dispute_holds_the_entry_and_its_deletion_removes_it(bure
     assert verify(bureau.ledger).ok
 
 
-FINDING_COLUMNS = [
-    "record_type", "record_id", "reported_on", "version", "subject_kind", "given_name",
-    "family_name", "date_of_birth", "national_id_scheme", "national_id", "address_line1",
-    "city", "region", "postcode", "country", "court",
-    "case_number", "ground", "finding_date", "term_months", "date_removed", "judgment_date",
-    "amount", "currency", "date_satisfied",
-]  # fmt: skip
-CASE = "(2024) R0108 Civ 1234"
-
-
-def _court_row(record_type: str, record_id: str, version: int, reported_on: str, **fields):
-    scheme, number = RAW_IDS[DEFAULTER]
-    return {
-        "record_type": record_type, "record_id": record_id, "reported_on": reported_on,
-        "version": str(version), "subject_kind": "person", "given_name": "Wei",
-        "family_name": "Li", "date_of_birth": "1980-03-15", "national_id_scheme": scheme,
-        "national_id": number, "address_line1": "88 Zhongguancun Street", "city": "Beijing",
-        "region": "BJ", "postcode": "100080", "country": "CN",
-        "court": "Riverside District People's Court", "case_number": CASE, **fields,
-    }  # fmt: skip
-
-
-def _finding(version: int, reported_on: str, date_removed: str = "") -> dict:
-    return _court_row(
-        "judgment_default_finding", "D-1234", version, reported_on,
-        ground="refuses_with_ability", finding_date="2025-01-20", term_months="24",
-        date_removed=date_removed,
-    )  # fmt: skip
-
-
-def _judgment(version: int, reported_on: str, date_satisfied: str = "", case: str = CASE):
-    row = _court_row(
-        "court_judgment", "J-1234", version, reported_on, judgment_date="2024-09-10",
-        amount="8650000", currency="CNY", date_satisfied=date_satisfied,
-    )  # fmt: skip
-    return {**row, "case_number": case}
-
-
 @pytest.mark.parametrize(
     "paid",
     [
         # the newest version of the finding says the court removed it
-        [_finding(3, "2026-03-02", "2026-02-27"), _finding(2, "2026-02-01")],
+        [_finding(5, "2026-03-02", "2026-02-27"), _finding(4, "2026-02-01")],
         # the judgment behind the finding is reported paid (same court, same case)
         [_judgment(3, "2026-03-02", "2026-02-27")],
+        # and a version out of order that still says "in force" is not the newest one
+        [_finding(4, "2026-02-01"), _finding(5, "2026-03-02", "2026-02-27")],
     ],
-    ids=["finding-removed", "judgment-paid"],
+    ids=["finding-removed", "judgment-paid", "versions-out-of-order"],
 )
 def test_a_batch_reporting_the_debt_paid_takes_the_subject_off_at_once(
     bureau, keys, tmp_path, paid
@@ -433,12 +480,18 @@ def test_a_batch_reporting_the_debt_paid_takes_the_subject_off_at_once(
     """SCOPE: a paid judgment debt leaves the defaulter list within 3 working days; here in
     the very transaction that accepts the batch saying so."""
     entry_id = _listed(bureau, keys)
-    # corrections that still show the finding in force, or another case paid, change nothing
-    same = [_finding(2, "2026-02-01"), _judgment(9, "2026-02-01", "2026-01-30", case="other")]
+    # corrections that still show the finding in force, another case paid, or a co-debtor
+    # in the same case paying its own judgment, change nothing
+    co_debtor = {**_as_good(_judgment(1, "2026-02-01", "2026-01-30")), "record_id": "J-1235"}
+    same = [
+        _finding(3, "2026-02-01"),
+        {**_judgment(1, "2026-02-01", "2026-01-30", case="(2019) other"), "record_id": "J-99"},
+        co_debtor,
+    ]  # fmt: skip
     receipt = ingest_file(
         bureau, write_csv(tmp_path / "same.csv", same, FINDING_COLUMNS), "court-riverside"
     )
-    assert receipt.rows_accepted == 2, receipt
+    assert receipt.rows_accepted == 3, receipt
     with bureau.ledger.connect() as conn:
         assert conn.execute(select(list_entries.c.status)).scalar() == "listed"
     receipt = ingest_file(
@@ -472,6 +525,65 @@ def test_no_entry_rests_on_a_finding_whose_judgment_the_file_shows_paid(bureau, 
         assert decided.status_code == 409
 
 
+def test_a_finding_corrected_into_another_file_takes_the_entry_with_it(bureau, keys, tmp_path):
+    """A mixed file put right: the court's correction says D-1234 was never DEFAULTER's."""
+    entry_id = _listed(bureau, keys)
+    moved = [_as_good(_finding(3, "2026-02-02"))]
+    ingest_file(
+        bureau, write_csv(tmp_path / "moved.csv", moved, FINDING_COLUMNS), "court-riverside"
+    )
+    with bureau.ledger.connect() as conn:
+        row = conn.execute(select(list_entries)).one()
+    assert (row.status, row.removal_reason) == ("removed", "evidence_changed")
+    with _client(bureau, NOW + timedelta(days=60)) as client:
+        assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+    assert [a for a, _, _ in _actions(bureau, entry_id)][-1] == "list.remove"
+
+
+def test_a_measure_check_takes_off_an_entry_its_file_no_longer_bears_out(bureau, keys):
+    """Whatever the path by which a finding left the file, no measure rests on it: the check
+    reads the file, and an entry it no longer bears out is taken off there and then."""
+    entry_id = _listed(bureau, keys)
+    with bureau.ledger.begin() as conn:  # as if the entry rested on a record now gone
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == entry_id)
+            .values(record_id="D-GONE")
+        )  # fmt: skip
+    with _client(bureau, AFTER_WINDOW) as client:
+        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+    assert answer["applies"] is False and answer["citations"] == []
+    with bureau.ledger.connect() as conn:
+        row = conn.execute(select(list_entries)).one()
+    assert (row.status, row.removal_reason, row.removed_by) == (
+        "removed", "evidence_changed", "bureau:evidence-check",
+    )  # fmt: skip
+    assert verify(bureau.ledger).ok
+
+
+def test_a_file_holds_one_open_entry_per_list_whatever_ids_it_merged(bureau, keys):
+    with bureau.ledger.begin() as conn:  # an id proposed before it was merged into DEFAULTER
+        conn.execute(
+            insert(subjects).values(
+                subject_id="S000099",
+                subject_kind="person",
+                display_name="Li Wei",
+                created_at=NOW,
+                merged_into=DEFAULTER,
+            )  # fmt: skip
+        )
+    with _client(bureau) as client:
+        first = _propose(client, keys["ops-1"])
+        assert first.status_code == 201
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == first.json()["entry_id"])
+            .values(subject_id="S000099")
+        )  # fmt: skip
+    with _client(bureau) as client:
+        second = _propose(client, keys["ops-2"])
+    assert second.status_code == 409 and "already has an entry" in second.json()["detail"]
+
+
 def test_a_merged_id_leads_to_the_surviving_file(bureau, keys):
     with _client(bureau) as client:
         r = client.get(
@@ -489,56 +601,64 @@ def test_a_merged_id_leads_to_the_surviving_file(bureau, keys):
 
 
 def test_the_commands_take_an_entry_through_due_process(bureau, keys, monkeypatch):
+    """Each step at the command line is taken with its person's own key, as in the API."""
     from typer.testing import CliRunner  # noqa: PLC0415
 
+    from openbureau import cli_lists  # noqa: PLC0415
     from openbureau.cli import app as cli  # noqa: PLC0415
 
     monkeypatch.setenv("OPENBUREAU_LEDGER_URL", bureau.settings.resolved_ledger_url)
+    clock = [NOW]
+    monkeypatch.setattr(cli_lists, "_now", lambda: clock[0])
     runner, home = CliRunner(), ["--home", str(bureau.settings.home)]
+
+    def run(*args: str, key: str | None = None):
+        with_key = ["--key", keys[key]] if key else []
+        return runner.invoke(cli, ["lists", *args, *with_key, *home])
+
     shown = runner.invoke(cli, ["lists", "show", "judgment_defaulters"])
     assert shown.exit_code == 0 and '"premium_travel"' in shown.stdout
-    proposed = runner.invoke(
-        cli, ["lists", "propose", "judgment_defaulters", "--subject", DEFAULTER, "--grounds",
-              GROUNDS, "--furnisher", "court-riverside", "--record", "D-1234",
-              "--operator", "ops-1"] + home,
+    proposed = run(
+        "propose", "judgment_defaulters", "--subject", DEFAULTER, "--grounds", GROUNDS,
+        "--furnisher", "court-riverside", "--record", "D-1234", key="ops-1",
     )  # fmt: skip
     assert proposed.exit_code == 0, proposed.output
     entry_id = proposed.output.split()[1].rstrip(":")
-    objected = runner.invoke(
-        cli, ["lists", "object", entry_id, "--objection", OBJECTION, "--operator", "ops-2"] + home
-    )
+    objected = run("object", entry_id, "--objection", OBJECTION, key="ops-2")
     assert objected.exit_code == 0, objected.output
-    own = runner.invoke(
-        cli, ["lists", "decide", entry_id, "--approve", "--note", "ok", "--operator", "ops-1"]
-        + home,
-    )  # fmt: skip
+    early = run("decide", entry_id, "--approve", "--note", "ok", key="ops-2")
+    assert early.exit_code == 2 and "may object until" in early.output
+    clock[0] = AFTER_WINDOW
+    own = run("decide", entry_id, "--approve", "--note", "ok", key="ops-1")
     assert own.exit_code == 2 and "second operator" in own.output
-    lender = runner.invoke(
-        cli, ["lists", "decide", entry_id, "--approve", "--note", "ok", "--operator", "lender-1"]
-        + home,
-    )  # fmt: skip
-    assert lender.exit_code == 2 and "not an operator" in lender.output
-    decided = runner.invoke(
-        cli, ["lists", "decide", entry_id, "--approve", "--note", "Read; it stands.",
-              "--operator", "ops-2"] + home,
-    )  # fmt: skip
-    assert decided.exit_code == 0 and "listed from" in decided.output, decided.output
-    checked = runner.invoke(
-        cli, ["lists", "check", "--subject", DEFAULTER, "--measure", "property_purchase",
-              "--party", "lender-1"] + home,
-    )  # fmt: skip
+    lender = run("decide", entry_id, "--approve", "--note", "ok", key="lender-1")
+    assert lender.exit_code == 2 and "needs an operator key" in lender.output
+    forged = runner.invoke(
+        cli, ["lists", "decide", entry_id, "--approve", "--note", "ok", "--key", "obk_x", *home]
+    )
+    assert forged.exit_code == 2 and "not valid" in forged.output
+    missing = runner.invoke(cli, ["lists", "decide", entry_id, "--approve", "--note", "ok", *home])
+    assert missing.exit_code == 2  # no key, no step
+    decided = run("decide", entry_id, "--approve", "--note", "Read; it stands.", key="ops-2")
+    assert decided.exit_code == 0 and "listed from 2026-01-26" in decided.output, decided.output
+    checked = run("check", "--subject", DEFAULTER, "--measure", "property_purchase",
+                  key="lender-1")  # fmt: skip
     assert checked.exit_code == 0 and "yes" in checked.output, checked.output
-    listed = runner.invoke(cli, ["lists", "entries", "--status", "listed"] + home)
+    listed = runner.invoke(cli, ["lists", "entries", "--status", "listed", *home])
     assert listed.exit_code == 0 and entry_id in listed.stdout
-    bad = runner.invoke(cli, ["lists", "entries", "--status", "late"] + home)
+    bad = runner.invoke(cli, ["lists", "entries", "--status", "late", *home])
     assert bad.exit_code == 2
-    removed = runner.invoke(
-        cli, ["lists", "remove", entry_id, "--reason", "revoked", "--note",
-              "Set aside on appeal.", "--operator", "ops-1"] + home,
-    )  # fmt: skip
+    removed = run(
+        "remove", entry_id, "--reason", "revoked", "--note", "Set aside on appeal.", key="ops-1"
+    )
     assert removed.exit_code == 0 and "removed (revoked)" in removed.output
-    assert [a for a, _, _ in _actions(bureau, entry_id)] == [
+    actions = _actions(bureau, entry_id)
+    assert [a for a, _, _ in actions] == [
         "list.propose", "list.object", "list.decide", "lists.check", "list.remove",
+    ]  # fmt: skip
+    # the chain names each person's key, as for the API
+    assert [actor.split("/")[0] for _, actor, _ in actions] == [
+        "party:ops-1", "party:ops-2", "party:ops-2", "party:lender-1", "party:ops-1",
     ]  # fmt: skip
     with bureau.ledger.connect() as conn:  # the listing was a read of the file: audited
         listing = conn.execute(

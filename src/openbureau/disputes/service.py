@@ -195,9 +195,9 @@ def answer_dispute(
             occurred_at=now,
         )
         if outcome == DELETES:  # no list entry may rest on a deleted record
-            lists.clear_entries(
-                conn, found.furnisher_id, [found.record_id], "evidence_deleted",
-                actor=actor, now=now,
+            lists.clear_record(
+                conn, found.furnisher_id, found.record_id, "evidence_deleted", actor=actor,
+                now=now,
             )  # fmt: skip
         notice = {
             **_notice(row),

@@ -93,7 +93,13 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
     are stable either way (`linking.assign_subjects`). Holds the lake's identity lock, so
     that an erasure (erasure.py) and a resolve never publish over each other."""
     with bureau.lake.identity_lock():
-        return _resolve(bureau, full=full, progress=progress)
+        summary = _resolve(bureau, full=full, progress=progress)
+    # records may have moved between files: list entries their files no longer bear out go
+    from openbureau.audit.service import LOCAL_OPERATOR  # noqa: PLC0415
+    from openbureau.lists.service import reconcile  # noqa: PLC0415 - lists reads reports
+
+    reconcile(bureau, actor=LOCAL_OPERATOR, now=datetime.now(UTC))
+    return summary
 
 
 def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary:

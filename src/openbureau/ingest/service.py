@@ -42,7 +42,7 @@ from openbureau.ingest.rules import (
     unsupported_format_message,
 )
 from openbureau.lists import service as lists
-from openbureau.lists.rules import CLEARED_BY, PAID_BY
+from openbureau.lists.rules import PAID_BY
 from openbureau.progress import Progress, no_progress
 from openbureau.storage.lake import record_schema
 from openbureau.storage.ledger import batches, furnishers
@@ -317,7 +317,7 @@ def _commit(con, bureau, receipt: Receipt, present: list[str]) -> None:
             receipt.lake_path = str(target)
         receipt.status = "accepted"
         reinserted = _reinserted(con, bureau, receipt) if receipt.rows_accepted else None
-        cleared = _cleared(con, bureau, receipt) if receipt.rows_accepted else ([], [])
+        cleared = _cleared(con, bureau, receipt) if receipt.rows_accepted else []
         _store(bureau, receipt, reinserted, cleared)
     except BaseException:
         for p in written:
@@ -431,43 +431,45 @@ def _reinserted(con, bureau, receipt: Receipt) -> tuple[list, dict] | None:
     return (found, deleted) if found else None
 
 
-def _cleared(con, bureau, receipt: Receipt) -> tuple[list[str], list[str]]:
-    """What in the batch lifts open list entries resting on the furnisher's findings: the
-    cited records whose newest version in the batch reports the finding lifted, and the
-    cited cases whose judgment's newest version reports it paid (lists/rules.py:
-    `cleared_by`, `paid_by`). ([], []) in the usual case: one ledger query, no scan."""
+def _cleared(con, bureau, receipt: Receipt) -> list[tuple[str, str]]:
+    """Open list entries the batch no longer bears out: the batch carries a version of a
+    record an entry rests on, or a judgment of a case one rests on, and the entry's file,
+    read with the batch in it, shows the finding lifted, its judgment paid, or no longer
+    qualifying (lists/service.py: `entries_to_clear`). [] in the usual case: one ledger
+    query, no scan."""
     cited, cases = lists.open_evidence(bureau.ledger, receipt.furnisher_id)
     if not cited:
-        return [], []
-    order = "struct_pack(v := version, r := reported_on)"
-    done = " OR ".join(
-        f"(record_type = '{record_type}' AND {field} IS NOT NULL)"
-        for record_type, field in CLEARED_BY
-    )
-    lifted = con.execute(
-        f"SELECT record_id FROM read_parquet(?) WHERE list_contains(?, record_id) "
-        f"GROUP BY record_id HAVING arg_max(coalesce({done}, false), {order}) ORDER BY 1",
-        [receipt.lake_path, sorted(cited)],
-    ).fetchall()
-    paid: set[str] = set()
-    for record_type, field, link in PAID_BY if cases else ():
-        paid |= {
-            case
-            for (case,) in con.execute(
-                f"SELECT any_value({link}) FROM read_parquet(?) "
-                f"WHERE record_type = ? AND list_contains(?, {link}) GROUP BY record_id "
-                f"HAVING arg_max({field} IS NOT NULL, {order})",
+        return []
+    records = [
+        r
+        for (r,) in con.execute(
+            "SELECT DISTINCT record_id FROM read_parquet(?) WHERE list_contains(?, record_id)",
+            [receipt.lake_path, sorted(cited)],
+        ).fetchall()
+    ]
+    touched: list[str] = []
+    for record_type, link in {(t, k) for t, _, k in PAID_BY} if cases else ():
+        touched += [
+            c
+            for (c,) in con.execute(
+                f"SELECT DISTINCT {link} FROM read_parquet(?) "
+                f"WHERE record_type = ? AND list_contains(?, {link})",
                 [receipt.lake_path, record_type, sorted(cases)],
             ).fetchall()
-        }
-    return [r for (r,) in lifted], sorted(paid)
+        ]
+    if not records and not touched:
+        return []
+    return lists.entries_to_clear(
+        bureau, datetime.now(UTC).date(), furnisher_id=receipt.furnisher_id,
+        record_ids=records, case_numbers=touched,
+    )  # fmt: skip
 
 
 def _store(
     bureau,
     receipt: Receipt,
     reinserted: tuple[list, dict] | None = None,
-    cleared: tuple[list[str], list[str]] = ([], []),
+    cleared: list[tuple[str, str]] | None = None,
 ) -> None:
     row = receipt.to_dict()
     now = datetime.now(UTC)
@@ -486,11 +488,8 @@ def _store(
             disputes.record_reinsertions(
                 conn, receipt.furnisher_id, receipt.batch_id, found, deleted, now
             )
-        if any(cleared):  # a finding lifted or paid leaves its lists in this transaction
-            lists.clear_entries(
-                conn, receipt.furnisher_id, cleared[0], "satisfied", case_numbers=cleared[1],
-                actor=f"furnisher:{receipt.furnisher_id}", now=now,
-            )  # fmt: skip
+        if cleared:  # list entries the batch no longer bears out leave in this transaction
+            lists.clear_entries(conn, cleared, actor=f"furnisher:{receipt.furnisher_id}", now=now)
 
 
 def _furnisher_kind(bureau, furnisher_id: str) -> str | None:

@@ -128,6 +128,10 @@ class Citation(_Model):
     measure_legal_basis: str
     listed_on: date
     ends_on: date
+    finding_under_dispute: bool = Field(
+        description="The subject disputes the record the entry rests on; its furnisher must "
+        "answer within 30 days, and a record it cannot verify lifts the entry."
+    )
 
 
 class MeasureAnswer(_Model):

@@ -38,9 +38,11 @@ REMOVAL_REASONS: dict[str, str] = {
     "revoked": "The finding was revoked, set aside or overturned.",
     "repaired": "Credit repair: the subject corrected its conduct after the minimum term.",
     "evidence_deleted": "The record the entry rests on was deleted (a dispute's answer).",
+    "evidence_changed": "The subject's file no longer shows a qualifying finding for the entry "
+    "to rest on (the record corrected, moved to another file, or past its end).",
     "error": "The entry was made in error.",
 }
-#: Reasons an operator may give (evidence_deleted comes from a dispute's answer only).
+#: Reasons an operator may give (the evidence_ reasons come from the bureau's own checks).
 OPERATOR_REASONS = ("satisfied", "revoked", "repaired", "error")
 
 #: Longest objection, grounds or note accepted.
@@ -60,13 +62,17 @@ class Measure:
 class Evidence:
     """A record type that may put a subject on a list, and the field values it must hold.
 
-    `term_field` names a field holding the finding's own term in months (the entry takes it,
-    capped by the list's longest term); `cleared_by` names the fields whose value means the
-    finding is satisfied or lifted. `paid_by` (record type, field) names another record of
-    the same furnisher, joined on `link_field`, whose field set means the obligation behind
-    the finding is performed (a default finding's judgment paid)."""
+    The entry's term runs from the finding's own date (`start_field`), not from the day it
+    was listed: a finding made long ago lists nobody for long, and one whose term is over
+    lists nobody. `term_field` names a field holding the finding's own term in months (the
+    entry takes it, capped by the list's longest term); `cleared_by` names the fields whose
+    value means the finding is satisfied or lifted. `paid_by` (record type, field) names
+    another record of the same furnisher, joined on `link_field`, whose field set means the
+    obligation behind the finding is performed (a default finding's judgment paid)."""
 
     record_type: str
+    #: The field holding the date the finding was made: the entry's term runs from it.
+    start_field: str
     requires: tuple[tuple[str, str], ...] = ()
     term_field: str | None = None
     cleared_by: tuple[str, ...] = ()
@@ -121,6 +127,7 @@ LISTS: dict[str, ListDefinition] = {
             evidence=(
                 Evidence(
                     "judgment_default_finding",
+                    "finding_date",
                     term_field="term_months",
                     cleared_by=("date_removed",),
                     # SPC Provisions (2017) art.10: removed once the judgment is performed
@@ -168,6 +175,7 @@ LISTS: dict[str, ListDefinition] = {
             evidence=(
                 Evidence(
                     "administrative_penalty",
+                    "penalty_date",
                     requires=(("violation_category", "tax"), ("severity", "serious")),
                 ),
             ),
@@ -211,12 +219,6 @@ LISTS: dict[str, ListDefinition] = {
 
 #: Every measure any list names, by name (a measure may appear on several lists).
 MEASURES: dict[str, Measure] = {m.name: m for d in LISTS.values() for m in d.measures}
-
-
-#: (record type, field) pairs whose value in a new version clears a finding a list rests on.
-CLEARED_BY: tuple[tuple[str, str], ...] = tuple(
-    sorted({(e.record_type, f) for d in LISTS.values() for e in d.evidence for f in e.cleared_by})
-)
 
 
 #: (record type, field, link field) of the records whose field set in a new version says the
@@ -315,9 +317,47 @@ def term_months(
     return min(months, definition.max_term_months)
 
 
-def ends_on(listed_on: date, months: int) -> date:
-    """The first day the entry no longer holds."""
-    return add_months(listed_on, months)
+def ends_on(start: date, months: int) -> date:
+    """The first day an entry whose finding dates from `start` no longer holds."""
+    return add_months(start, months)
+
+
+def entry_ends_on(
+    definition: ListDefinition,
+    record_type: str | None,
+    fields: Mapping[str, object],
+    *,
+    decision_date: date | None = None,
+    record_expires_on: date | None = None,
+) -> date:
+    """The first day the entry no longer holds: its term counted from the finding's own date
+    (a red list's: the decision's), and never past the day the cited record itself stops
+    being shown (its retention)."""
+    rule = next((e for e in definition.evidence if e.record_type == record_type), None)
+    start = fields.get(rule.start_field) if rule is not None else decision_date
+    if not isinstance(start, date):
+        raise ValueError(f"the finding has no {rule.start_field if rule else 'date'}")
+    ends = ends_on(start, term_months(definition, record_type, fields))
+    return min(ends, record_expires_on) if record_expires_on is not None else ends
+
+
+def standing_problem(
+    definition: ListDefinition,
+    record_type: str,
+    fields: Mapping[str, object],
+    others: Iterable[tuple[str, Mapping[str, object]]],
+) -> tuple[str, str] | None:
+    """Why an entry can no longer rest on the record as the file shows it now, as (removal
+    reason, words), or None while it stands: `satisfied` when the finding is lifted or its
+    obligation performed, `evidence_changed` when the record no longer meets the criteria."""
+    if cleared(definition, record_type, fields):
+        return "satisfied", "the finding is lifted"
+    if performed(definition, record_type, fields, others):
+        return "satisfied", "the obligation behind the finding is performed (its judgment paid)"
+    problem = evidence_problem(definition, record_type, fields)
+    if problem:
+        return "evidence_changed", problem
+    return None
 
 
 def shown_status(status: str, ends: date | None, today: date) -> str:
@@ -348,19 +388,17 @@ def decision_problem(
     today: date,
 ) -> str | None:
     """Why the entry cannot be decided so now, or None. Approval needs a second person (not
-    the proposer's party) and, unless the subject has objected (and the reviewer has read the
-    objection), a closed objection window. Rejection may come at any time."""
+    the proposer's party) and the objection window closed, whether or not the subject has
+    objected already (an objection adds the duty to read it; it never shortens the window).
+    Rejection may come at any time."""
     if status not in PENDING:
         return f"the entry is {status}: only a proposed entry is decided"
     if not approve:
         return None
     if deciding_party == proposed_by_party:
         return "the proposer cannot approve its own proposal: a second operator decides"
-    if status == "proposed" and today <= window_ends:
-        return (
-            f"the subject may object until {window_ends.isoformat()}; decide after that day "
-            "(or once the subject objects)"
-        )
+    if today <= window_ends:
+        return f"the subject may object until {window_ends.isoformat()}; decide after that day"
     return None
 
 

@@ -25,16 +25,18 @@ from openbureau.lists.model import (
     entry_public,
     measure_public,
 )
-from openbureau.reports.model import in_utc
+from openbureau.reports.model import RecordView, in_utc
 from openbureau.reports.reads import subject_and_merged_ids, surviving_subject
 from openbureau.reports.service import build_report, live_subject
-from openbureau.storage.ledger import inquiries, list_entries
+from openbureau.storage.ledger import disputes, inquiries, list_entries
 from openbureau.storage.ledger import outbox as outbox_table
 
 #: The purpose the audit chain records for list handling.
 PURPOSE = "list-due-process"
 #: The inquiry purpose a measure check is shown under in "who looked at my file".
 CHECK_PURPOSE = "measure_check"
+#: How the audit chain names the bureau's own check that a file still bears an entry out.
+EVIDENCE_CHECK = "bureau:evidence-check"
 
 
 class ListError(ValueError):
@@ -84,19 +86,26 @@ def propose_entry(
 ) -> ListEntryPublic:
     """Propose putting the subject on a list. A black list entry cites a record shown in the
     subject's file today that meets the list's criteria (and is not under dispute); a red
-    list entry cites an authority's decision. The subject is told at once and may object
-    until `objection_ends_on`. Raises SubjectNotFound, SubjectMerged, ListConflict (an entry
-    on that list already open) or ListError (why the entry cannot be proposed)."""
+    list entry cites an authority's decision. Either way the finding's term must outlast the
+    objection window. The subject is told at once and may object until
+    `objection_ends_on`. Raises SubjectNotFound, SubjectMerged, ListConflict (an entry on
+    that list already open for the file) or ListError (why the entry cannot be proposed)."""
     definition = _definition(list_id)
     _text("the grounds", grounds)
     today = utc_day(now)
+    window = rules.objection_ends_on(definition, today)
     with bureau.ledger.connect() as conn:
         live_subject(conn, subject_id)
-    cited = _cited(
+    cited, ends = _cited(
         bureau, definition, subject_id, today,
         furnisher_id=furnisher_id, record_id=record_id, authority=authority,
         decision_reference=decision_reference, decision_date=decision_date,
     )  # fmt: skip
+    if ends <= window:
+        raise ListError(
+            f"the finding's term ends on {ends.isoformat()}, before the subject's objection "
+            f"window closes ({window.isoformat()}): the entry could list nobody"
+        )
     row = {
         "entry_id": "e" + secrets.token_hex(12),
         "list_id": list_id,
@@ -107,22 +116,32 @@ def propose_entry(
         "proposed_at": now,
         "proposed_by": caller.actor,
         "proposed_party": caller.party_id,
-        "objection_ends_on": rules.objection_ends_on(definition, today),
+        "objection_ends_on": window,
         "status": "proposed",
     }
+    conflict = ListConflict(
+        f"{subject_id} already has an entry on {list_id} that is proposed or listed; see its "
+        "list entries"
+    )
     try:
         with bureau.ledger.begin() as conn:
-            _close_ended(conn, list_id, subject_ids=subject_and_merged_ids(conn, subject_id),
-                         today=today)  # fmt: skip
+            ids = subject_and_merged_ids(conn, subject_id)
+            _close_ended(conn, list_id, subject_ids=ids, today=today)
+            # the index holds one open entry per id; a file may hold several ids (merges)
+            if conn.execute(
+                select(list_entries.c.entry_id).where(
+                    list_entries.c.list_id == list_id,
+                    list_entries.c.subject_id.in_(ids),
+                    list_entries.c.status.in_(rules.OPEN_STATES),
+                )
+            ).first():
+                raise conflict
             conn.execute(insert(list_entries).values(**row))
             shown = _reread(conn, row["entry_id"], today)
             _tell(conn, shown, "list.propose", caller.actor, now,
                   grounds_hmac=freetext.digest(row["salt"], grounds))  # fmt: skip
-    except IntegrityError as exc:
-        raise ListConflict(
-            f"{subject_id} already has an entry on {list_id} that is proposed or listed; "
-            "see its list entries"
-        ) from exc
+    except IntegrityError as exc:  # another request proposed one first
+        raise conflict from exc
     return shown
 
 
@@ -137,8 +156,9 @@ def _cited(
     authority: str | None,
     decision_reference: str | None,
     decision_date: date | None,
-) -> dict:
-    """The columns naming what the entry rests on, after checking it qualifies."""
+) -> tuple[dict, date]:
+    """The columns naming what the entry rests on, after checking it qualifies, and the
+    first day the entry would no longer hold."""
     decision = (authority, decision_reference, decision_date)
     if definition.needs_decision:
         if furnisher_id or record_id:
@@ -153,60 +173,90 @@ def _cited(
         assert decision_date is not None
         if decision_date > today:
             raise ListError(f"the decision's date {decision_date.isoformat()} is in the future")
-        if rules.ends_on(decision_date, definition.max_term_months) <= today:
+        ends = rules.entry_ends_on(definition, None, {}, decision_date=decision_date)
+        if ends <= today:
             raise ListError(
                 f"a decision of {decision_date.isoformat()} no longer holds: the list's term "
-                f"is {definition.max_term_months} months"
+                f"is {definition.term_months} months"
             )
-        return {
+        columns = {
             "authority": authority, "decision_reference": decision_reference,
             "decision_date": decision_date, "term_months": definition.term_months,
         }  # fmt: skip
+        return columns, ends
     if any(v is not None for v in decision):
         raise ListError(f"{definition.list_id} rests on a record of the file, not a decision")
     if not furnisher_id or not record_id:
         raise ListError(f"{definition.list_id} needs the cited record: its furnisher and id")
-    record = _qualifying(bureau, definition, subject_id, furnisher_id, record_id, today)
-    return {
+    record, ends = _qualifying(
+        definition, _file_records(bureau, subject_id, today), furnisher_id, record_id, today
+    )
+    columns = {
         "furnisher_id": furnisher_id, "record_id": record_id,
         "record_type": record.record_type,
         "case_number": rules.link_value(definition, record.record_type, record.fields),
         "term_months": rules.term_months(definition, record.record_type, record.fields),
     }  # fmt: skip
+    return columns, ends
 
 
-def _qualifying(
-    bureau: Bureau,
+def _file_records(bureau: Bureau, subject_id: str, today: date) -> list[RecordView]:
+    """The records the subject's file shows today (the newest versions, none deleted)."""
+    return build_report(bureau, subject_id, today, holder_view=False).records
+
+
+def _standing(
     definition: rules.ListDefinition,
-    subject_id: str,
+    records: list[RecordView],
     furnisher_id: str,
     record_id: str,
     today: date,
-):
-    """The cited record as the file shows it today; raises ListError unless it meets the
-    list's criteria, the obligation behind it is unperformed, and it is not under dispute."""
-    report = build_report(bureau, subject_id, today, holder_view=False)
-    mine = [r for r in report.records if r.furnisher.furnisher_id == furnisher_id]
+    *,
+    term: bool = True,
+) -> tuple[RecordView | None, tuple[str, str] | None, date | None]:
+    """The cited record as the file shows it, why an entry cannot rest on it (as removal
+    reason and words; None while it can), and the first day an entry resting on it no longer
+    holds. With `term` False a term that is over is no problem (a listed entry ends by its
+    stored end; only proposals and approvals look at the term)."""
+    mine = [r for r in records if r.furnisher.furnisher_id == furnisher_id]
     record = next((r for r in mine if r.record_id == record_id), None)
     if record is None:
-        raise ListError(
-            f"no record {record_id!r} from furnisher {furnisher_id!r} is shown in the file of "
-            f"{subject_id} today"
+        words = (
+            f"no record {record_id!r} from furnisher {furnisher_id!r} is shown in the file today"
         )
-    problem = rules.evidence_problem(definition, record.record_type, record.fields)
-    if problem:
-        raise ListError(problem)
+        return None, ("evidence_changed", words), None
     others = [(r.record_type, r.fields) for r in mine if r is not record]
-    if rules.performed(definition, record.record_type, record.fields, others):
-        raise ListError(
-            "the file shows the obligation behind the finding performed (its judgment paid)"
-        )
+    problem = rules.standing_problem(definition, record.record_type, record.fields, others)
+    if problem:
+        return record, problem, None
+    ends = rules.entry_ends_on(
+        definition, record.record_type, record.fields, record_expires_on=record.expires_on
+    )
+    if term and ends <= today:
+        return record, ("evidence_changed", f"the finding's term ended on {ends.isoformat()}"), ends
+    return record, None, ends
+
+
+def _qualifying(
+    definition: rules.ListDefinition,
+    records: list[RecordView],
+    furnisher_id: str,
+    record_id: str,
+    today: date,
+) -> tuple[RecordView, date]:
+    """The cited record and the entry's end; raises ListError unless the record is shown,
+    meets the list's criteria, its obligation is unperformed, its term is not over, and it
+    is not under dispute."""
+    record, problem, ends = _standing(definition, records, furnisher_id, record_id, today)
+    if problem:
+        raise ListError(problem[1])
+    assert record is not None and ends is not None
     if record.under_dispute is not None:
         raise ListError(
             f"record {record_id!r} is under dispute ({record.under_dispute.dispute_id}): "
             "an entry cannot rest on it until its furnisher answers"
         )
-    return record
+    return record, ends
 
 
 def object_to_entry(
@@ -249,13 +299,14 @@ def decide_entry(
     caller: Caller,
     now: datetime,
 ) -> ListEntryPublic:
-    """A second operator's decision. Approval lists the subject from today for the entry's
-    term; it needs the objection window closed (or the objection read), and for a black
-    list, the cited record still shown, still qualifying and not under dispute."""
+    """A second operator's decision, once the objection window has closed. Approval lists
+    the subject from today until the finding's term ends; for a black list it needs the
+    cited record still shown, still qualifying and not under dispute."""
     _text("the note", note)
     today = utc_day(now)
     with bureau.ledger.connect() as conn:
         found = _entry_of(conn, entry_id, None)
+        subject_id = surviving_subject(conn, found["subject_id"])
     problem = rules.decision_problem(
         found["status"], approve, proposed_by_party=found["proposed_party"],
         deciding_party=caller.party_id, window_ends=found["objection_ends_on"], today=today,
@@ -263,32 +314,48 @@ def decide_entry(
     if problem:
         raise (ListConflict if found["status"] not in rules.PENDING else ListError)(problem)
     definition = rules.LISTS[found["list_id"]]
-    subject_id = found["subject_id"]
-    if approve and not definition.needs_decision:
-        with bureau.ledger.connect() as conn:
-            subject_id = surviving_subject(conn, subject_id)
-        try:
-            _qualifying(
-                bureau, definition, subject_id, found["furnisher_id"], found["record_id"], today
-            )
-        except ListError as exc:
-            raise ListError(f"the entry cannot be approved: {exc}") from exc
-    changes: dict = {
-        "decided_at": now, "decided_by": caller.actor, "decision_note": _kept(found, note),
-    }  # fmt: skip
+    ends = None
     if approve:
-        changes |= {
-            "status": "listed", "listed_on": today,
-            "ends_on": rules.ends_on(today, found["term_months"]),
-        }  # fmt: skip
-    else:
-        changes["status"] = "rejected"
+        if definition.needs_decision:
+            ends = rules.entry_ends_on(definition, None, {}, decision_date=found["decision_date"])
+            if ends <= today:
+                raise ListError(f"the entry cannot be approved: its term ended on {ends}")
+        else:
+            records = _file_records(bureau, subject_id, today)
+            try:
+                _, ends = _qualifying(
+                    definition, records, found["furnisher_id"], found["record_id"], today
+                )
+            except ListError as exc:
+                raise ListError(f"the entry cannot be approved: {exc}") from exc
     with bureau.ledger.begin() as conn:
+        found = _entry_of(conn, entry_id, None)  # again, in the transaction that writes
+        if approve and found["record_id"] and _open_dispute(conn, found):
+            raise ListError("the entry cannot be approved: its record is now under dispute")
+        changes: dict = {
+            "decided_at": now, "decided_by": caller.actor, "decision_note": _kept(found, note),
+            "status": "listed" if approve else "rejected",
+        }  # fmt: skip
+        if approve:
+            changes |= {"listed_on": today, "ends_on": ends}
         _move(conn, entry_id, found["status"], changes)
         shown = _reread(conn, entry_id, today)
         _tell(conn, shown, "list.decide", caller.actor, now, approved=approve,
               note_hmac=freetext.digest(found["salt"], note))  # fmt: skip
     return shown
+
+
+def _open_dispute(conn: Connection, found: dict) -> bool:
+    return (
+        conn.execute(
+            select(disputes.c.dispute_id).where(
+                disputes.c.furnisher_id == found["furnisher_id"],
+                disputes.c.record_id == found["record_id"],
+                disputes.c.status == "open",
+            )
+        ).first()
+        is not None
+    )
 
 
 def remove_entry(
@@ -333,41 +400,44 @@ def _removal(reason: str, note: str | None, actor: str, now: datetime) -> dict:
 
 
 def clear_entries(
-    conn: Connection,
-    furnisher_id: str,
-    record_ids: Iterable[str],
-    reason: str,
-    *,
-    case_numbers: Iterable[str] = (),
-    actor: str,
-    now: datetime,
+    conn: Connection, removals: list[tuple[str, str]], *, actor: str, now: datetime
 ) -> list[str]:
-    """Take off every open entry (proposed, objected or listed) that rests on these records
-    of the furnisher, or on a finding in these cases, in the caller's transaction: a batch
-    reported the finding lifted or its judgment paid (`satisfied`), or a dispute's answer
-    deleted the record (`evidence_deleted`). Each subject is told. Returns the entries
-    removed."""
-    ids, cases = list(dict.fromkeys(record_ids)), list(dict.fromkeys(case_numbers))
-    if not ids and not cases:
-        return []
+    """Take these (entry id, reason) off their lists in the caller's transaction, each only
+    if still open (another request may have removed or decided it meanwhile: then it is left
+    as that request left it), and tell each subject. Returns the entries removed."""
     today = utc_day(now)
-    rows = conn.execute(
-        select(list_entries).where(
+    removed = []
+    for entry_id, reason in removals:
+        done = conn.execute(
+            update(list_entries)
+            .where(
+                list_entries.c.entry_id == entry_id,
+                list_entries.c.status.in_(rules.OPEN_STATES),
+            )
+            .values(**_removal(reason, None, actor, now))
+        )
+        if done.rowcount != 1:
+            continue
+        shown = _reread(conn, entry_id, today)
+        _tell(conn, shown, "list.remove", actor, now, reason=reason)
+        removed.append(entry_id)
+    return removed
+
+
+def clear_record(
+    conn: Connection, furnisher_id: str, record_id: str, reason: str, *, actor: str,
+    now: datetime,
+) -> list[str]:  # fmt: skip
+    """Take off every open entry resting on this record (a dispute's answer deleted it), in
+    the caller's transaction."""
+    ids = conn.execute(
+        select(list_entries.c.entry_id).where(
             list_entries.c.furnisher_id == furnisher_id,
-            or_(list_entries.c.record_id.in_(ids), list_entries.c.case_number.in_(cases)),
+            list_entries.c.record_id == record_id,
             list_entries.c.status.in_(rules.OPEN_STATES),
         )
-    ).all()
-    removed = []
-    for row in rows:
-        found = dict(row._mapping)
-        if rules.shown_status(found["status"], found["ends_on"], today) == "ended":
-            continue
-        _move(conn, found["entry_id"], found["status"], _removal(reason, None, actor, now))
-        shown = _reread(conn, found["entry_id"], today)
-        _tell(conn, shown, "list.remove", actor, now, reason=reason)
-        removed.append(found["entry_id"])
-    return removed
+    ).scalars()
+    return clear_entries(conn, [(e, reason) for e in ids], actor=actor, now=now)
 
 
 def open_evidence(engine: Engine, furnisher_id: str) -> tuple[set[str], set[str]]:
@@ -380,6 +450,59 @@ def open_evidence(engine: Engine, furnisher_id: str) -> tuple[set[str], set[str]
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return {r for r, _ in rows}, {c for _, c in rows if c is not None}
+
+
+def entries_to_clear(
+    bureau: Bureau,
+    today: date,
+    *,
+    furnisher_id: str | None = None,
+    record_ids: Iterable[str] | None = None,
+    case_numbers: Iterable[str] = (),
+) -> list[tuple[str, str]]:
+    """The open entries (of one furnisher's records or cases, or all) that their files no
+    longer bear out today, with the reason: the finding lifted or its judgment paid
+    (`satisfied`), or the record corrected out of the criteria, moved to another file or past
+    its end (`evidence_changed`). Each file is read once (its report)."""
+    query = select(list_entries).where(
+        list_entries.c.status.in_(rules.OPEN_STATES), list_entries.c.record_id.is_not(None)
+    )
+    if furnisher_id is not None:
+        query = query.where(list_entries.c.furnisher_id == furnisher_id)
+    if record_ids is not None:
+        query = query.where(
+            or_(
+                list_entries.c.record_id.in_(list(record_ids)),
+                list_entries.c.case_number.in_(list(case_numbers)),
+            )
+        )
+    with bureau.ledger.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+        files = {r["entry_id"]: surviving_subject(conn, r["subject_id"]) for r in rows}
+    removals = []
+    for subject_id in sorted(set(files.values())):
+        records = _file_records(bureau, subject_id, today)
+        for row in (r for r in rows if files[r["entry_id"]] == subject_id):
+            if rules.shown_status(row["status"], row["ends_on"], today) == "ended":
+                continue
+            _, problem, _ = _standing(
+                rules.LISTS[row["list_id"]], records, row["furnisher_id"], row["record_id"],
+                today, term=False,
+            )  # fmt: skip
+            if problem:
+                removals.append((row["entry_id"], problem[0]))
+    return removals
+
+
+def reconcile(bureau: Bureau, *, actor: str, now: datetime) -> list[str]:
+    """Check every open entry against its file as it is now, and take off those the file no
+    longer bears out (after a resolve moved records between files, after a purge). Returns
+    the entries removed; one ledger query when there are none."""
+    removals = entries_to_clear(bureau, utc_day(now))
+    if not removals:
+        return []
+    with bureau.ledger.begin() as conn:
+        return clear_entries(conn, removals, actor=actor, now=now)
 
 
 def subject_entries(engine: Engine, subject_id: str, today: date) -> list[ListEntryPublic]:
@@ -431,45 +554,63 @@ def check_measure(
     bureau: Bureau, subject_id: str, measure: str, *, caller: Caller, now: datetime
 ) -> MeasureAnswer:
     """May `measure` apply to the subject today? Yes only while the subject (its file, ids
-    merged into it included) is listed on a list naming the measure; the answer cites each
-    such entry with the list's and the measure's legal basis. The check is an access to the
-    file: it is recorded as an inquiry (purpose measure_check, soft: never in the score),
-    told to the subject, and audited. Raises ListError for an unknown measure,
-    SubjectNotFound or SubjectMerged."""
+    merged into it included) is listed on a list naming the measure, and, for a black list,
+    while its file still shows the finding the entry rests on, unperformed and within its
+    term (an entry the file no longer bears out is taken off here and now). The answer cites
+    each entry with the list's and the measure's legal basis, and says when the finding is
+    under dispute. The check is an access to the file: it is recorded as an inquiry (purpose
+    measure_check, soft: never in the score), told to the subject, and audited. Raises
+    ListError for an unknown measure, SubjectNotFound or SubjectMerged."""
     found = rules.MEASURES.get(measure)
     if found is None:
         raise ListError(f"unknown measure {measure!r}; known: {', '.join(rules.MEASURES)}")
     today = utc_day(now)
-    with bureau.ledger.begin() as conn:
+    with bureau.ledger.connect() as conn:
         live_subject(conn, subject_id)
         ids = subject_and_merged_ids(conn, subject_id)
-        rows = conn.execute(
-            select(list_entries)
-            .where(list_entries.c.subject_id.in_(ids), list_entries.c.status == "listed")
-            .order_by(list_entries.c.listed_on, list_entries.c.entry_id)
-        ).all()
-        citations = []
-        for r in rows:
-            definition = rules.LISTS[r.list_id]
-            named = next((m for m in definition.measures if m.name == measure), None)
-            if named is None or rules.shown_status(r.status, r.ends_on, today) != "listed":
-                continue
-            citations.append(
-                Citation(
-                    entry_id=r.entry_id,
-                    list_id=r.list_id,
-                    list_title=definition.title,
-                    kind=definition.kind,
-                    list_legal_basis=definition.legal_basis,
-                    measure_legal_basis=named.legal_basis,
-                    listed_on=r.listed_on,
-                    ends_on=r.ends_on,
-                )  # fmt: skip
+        rows = [
+            r
+            for r in conn.execute(
+                select(list_entries)
+                .where(list_entries.c.subject_id.in_(ids), list_entries.c.status == "listed")
+                .order_by(list_entries.c.listed_on, list_entries.c.entry_id)
             )
-        answer = MeasureAnswer(
-            subject_id=subject_id, measure=measure_public(found), as_of=today,
-            applies=bool(citations), citations=citations,
-        )  # fmt: skip
+            if rules.shown_status(r.status, r.ends_on, today) == "listed"
+            and any(m.name == measure for m in rules.LISTS[r.list_id].measures)
+        ]
+    records = _file_records(bureau, subject_id, today) if any(r.record_id for r in rows) else []
+    citations, removals = [], []
+    for r in rows:
+        definition = rules.LISTS[r.list_id]
+        disputed = False
+        if r.record_id is not None:
+            record, problem, _ = _standing(
+                definition, records, r.furnisher_id, r.record_id, today, term=False
+            )
+            if problem:
+                removals.append((r.entry_id, problem[0]))
+                continue
+            disputed = record is not None and record.under_dispute is not None
+        named = next(m for m in definition.measures if m.name == measure)
+        citations.append(
+            Citation(
+                entry_id=r.entry_id,
+                list_id=r.list_id,
+                list_title=definition.title,
+                kind=definition.kind,
+                list_legal_basis=definition.legal_basis,
+                measure_legal_basis=named.legal_basis,
+                listed_on=r.listed_on,
+                ends_on=r.ends_on,
+                finding_under_dispute=disputed,
+            )  # fmt: skip
+        )
+    answer = MeasureAnswer(
+        subject_id=subject_id, measure=measure_public(found), as_of=today,
+        applies=bool(citations), citations=citations,
+    )  # fmt: skip
+    with bureau.ledger.begin() as conn:
+        clear_entries(conn, removals, actor=EVIDENCE_CHECK, now=now)
         _record_check(conn, answer, caller, now)
     return answer
 

@@ -64,6 +64,8 @@ class PurgeSummary:
     files_removed: int = 0
     serving: dict | None = None  # the serving runs rebuilt afterwards (storage/serving.py)
     identities: dict | None = None  # identities no record carries any more, erased
+    # list entries taken off because the record they rest on left the file (lists/)
+    list_entries_removed: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -117,6 +119,12 @@ def purge(
         summary.serving = serving.compact(
             lake, full=True, progress=progress, memory_limit=bureau.settings.memory_limit
         ).to_dict()
+    if not dry_run:  # list entries resting on purged records go with them
+        from openbureau.lists.service import reconcile  # noqa: PLC0415 - lists reads reports
+
+        summary.list_entries_removed = len(
+            reconcile(bureau, actor=audit.LOCAL_OPERATOR, now=datetime.now(UTC))
+        )
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
