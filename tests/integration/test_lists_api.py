@@ -247,6 +247,9 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
         page = client.get(f"/subjects/{DEFAULTER}", headers=bearer(keys["ops-1"])).text
         lists = page.split('id="lists-h"')[1].split("</section>")[0]
         assert "Listed</span> from 26 Jan 2026 until 20 Jan 2030" in lists
+        # the subject reads why, in everyone's words (escaped as text)
+        assert "payment plan is not payment" in lists and "agreed a payment plan" in lists
+        assert "The Riverside court&#39;s finding D-1234" in lists
         clean = client.get(f"/subjects/{GOOD}", headers=bearer(keys["ops-1"])).text
         assert "This file is on no list" in clean
         # a measure no list of the subject's names does not apply
