@@ -5,6 +5,7 @@ furnished again."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -393,3 +394,35 @@ def test_the_page_and_the_api_say_the_file_was_erased(bureau):
     assert "Na Li" not in page.text
     assert body.status_code == 200 and body.json()["erased_at"].endswith("Z")
     assert body.json()["display_name"] == erasure.ERASED_NAME
+
+
+def _identity_lock_held(bureau) -> bool:
+    with open(bureau.lake.root / ".identity.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+@pytest.mark.parametrize("stage", ["resolve", "purge"])
+def test_list_entries_are_checked_after_a_resolve_and_a_purge_under_the_identity_lock(
+    bureau, monkeypatch, stage
+):
+    """Records may move between files at a resolve and leave at a purge: every open list
+    entry is then checked against its file (lists/service.py: reconcile), while the links
+    and the ledger agree (the identity lock held)."""
+    seen = []
+
+    def spy(checked):
+        seen.append((checked, _identity_lock_held(checked)))
+        return []
+
+    monkeypatch.setattr("openbureau.lists.service.reconcile_quietly", spy)
+    assert not _identity_lock_held(bureau)
+    if stage == "resolve":
+        resolve(bureau)
+    else:
+        purge(bureau, AS_OF)
+    assert seen == [(bureau, True)]

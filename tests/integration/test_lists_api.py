@@ -20,6 +20,7 @@ from openbureau.audit.service import verify
 from openbureau.bootstrap import build_bureau
 from openbureau.ingest.service import ingest_file
 from openbureau.inquiries.outbox import list_notices
+from openbureau.lists.service import clear_entries, reconcile
 from openbureau.storage.ledger import audit_log, batches, list_entries, subjects
 from report_fixture import AS_OF, DEFAULTER, GOOD, MERGED, ORG, RAW_IDS, build_report_fixture
 
@@ -528,24 +529,84 @@ def test_no_entry_rests_on_a_finding_whose_judgment_the_file_shows_paid(bureau, 
         assert decided.status_code == 409
 
 
+def _status(bureau) -> tuple:
+    with bureau.ledger.connect() as conn:
+        row = conn.execute(select(list_entries)).one()
+    return row.status, row.removal_reason, row.removed_by
+
+
 def test_a_finding_corrected_into_another_file_takes_the_entry_with_it(bureau, keys, tmp_path):
-    """A mixed file put right: the court's correction says D-1234 was never DEFAULTER's."""
+    """A mixed file put right: the court's correction says D-1234 was never DEFAULTER's. No
+    measure rests on it from that batch on; the entry leaves at the check that follows every
+    resolve (`reconcile`), which reads files only while links and ledger agree."""
     entry_id = _listed(bureau, keys)
     moved = [_as_good(_finding(3, "2026-02-02"))]
     ingest_file(
         bureau, write_csv(tmp_path / "moved.csv", moved, FINDING_COLUMNS), "court-riverside"
     )
-    with bureau.ledger.connect() as conn:
-        row = conn.execute(select(list_entries)).one()
-    assert (row.status, row.removal_reason) == ("removed", "evidence_changed")
+    assert _status(bureau) == ("listed", None, None)  # a batch only ever lifts
     with _client(bureau, NOW + timedelta(days=60)) as client:
+        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+    assert answer["applies"] is False and answer["citations"] == []
+    assert _status(bureau) == ("listed", None, None)  # nor does a measure check decide it
+    assert reconcile(bureau, actor="operator-local", now=NOW + timedelta(days=60)) == [entry_id]
+    assert _status(bureau) == ("removed", "evidence_changed", "operator-local")
+    assert [a for a, _, _ in _actions(bureau, entry_id)][-1] == "list.remove"
+    assert verify(bureau.ledger).ok
+
+
+def test_a_correction_the_file_cannot_place_yet_removes_nothing(bureau, keys, tmp_path):
+    """The court re-sends the finding, still in force, with a new address: until a resolve
+    links that spelling to the subject, the file cannot show the new version, and nothing
+    is taken off for it (the next resolve links it, and the entry stands)."""
+    _listed(bureau, keys)
+    moved_house = {**_finding(3, "2026-02-02"), "address_line1": "5 New Road"}
+    batch = write_csv(tmp_path / "house.csv", [moved_house], FINDING_COLUMNS)
+    assert ingest_file(bureau, batch, "court-riverside").rows_accepted == 1
+    assert _status(bureau) == ("listed", None, None)
+
+
+def test_a_court_shortening_the_term_shortens_the_entry(bureau, keys, tmp_path):
+    entry_id = _listed(bureau, keys)  # until 2030-01-20, the finding's five years
+    shorter = {**_finding(3, "2026-02-02"), "term_months": "24"}  # now to 2027-01-20
+    ingest_file(
+        bureau, write_csv(tmp_path / "t.csv", [shorter], FINDING_COLUMNS), "court-riverside"
+    )
+    with _client(bureau, datetime(2027, 1, 19, 9, tzinfo=UTC)) as client:
+        assert _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+    later = datetime(2027, 6, 1, 9, tzinfo=UTC)
+    with _client(bureau, later) as client:
         assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+    assert reconcile(bureau, actor="operator-local", now=later) == [entry_id]
+    assert _status(bureau)[:2] == ("removed", "evidence_changed")
+
+
+def test_a_measure_check_takes_off_an_entry_whose_finding_is_lifted(
+    bureau, keys, tmp_path, monkeypatch
+):
+    """Whatever kept the batch from lifting it (here its check failed, which never fails
+    the batch), no measure rests on a lifted finding: the check reads the file and takes
+    the entry off there and then."""
+    entry_id = _listed(bureau, keys)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("lake unreadable")
+
+    monkeypatch.setattr("openbureau.lists.service.entries_to_clear", broken)
+    lifted = [_finding(3, "2026-02-02", "2026-02-01")]
+    receipt = ingest_file(
+        bureau, write_csv(tmp_path / "lifted.csv", lifted, FINDING_COLUMNS), "court-riverside"
+    )
+    assert receipt.status == "accepted" and receipt.rows_accepted == 1
+    assert _status(bureau) == ("listed", None, None)
+    with _client(bureau, NOW + timedelta(days=60)) as client:
+        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+    assert answer["applies"] is False
+    assert _status(bureau) == ("removed", "satisfied", "bureau:evidence-check")
     assert [a for a, _, _ in _actions(bureau, entry_id)][-1] == "list.remove"
 
 
-def test_a_measure_check_takes_off_an_entry_its_file_no_longer_bears_out(bureau, keys):
-    """Whatever the path by which a finding left the file, no measure rests on it: the check
-    reads the file, and an entry it no longer bears out is taken off there and then."""
+def test_no_measure_rests_on_a_record_the_file_no_longer_shows(bureau, keys):
     entry_id = _listed(bureau, keys)
     with bureau.ledger.begin() as conn:  # as if the entry rested on a record now gone
         conn.execute(
@@ -555,12 +616,58 @@ def test_a_measure_check_takes_off_an_entry_its_file_no_longer_bears_out(bureau,
     with _client(bureau, AFTER_WINDOW) as client:
         answer = _measure(client, keys["lender-1"], "premium_travel").json()
     assert answer["applies"] is False and answer["citations"] == []
-    with bureau.ledger.connect() as conn:
-        row = conn.execute(select(list_entries)).one()
-    assert (row.status, row.removal_reason, row.removed_by) == (
-        "removed", "evidence_changed", "bureau:evidence-check",
-    )  # fmt: skip
+    # taken off by the check after the next resolve, not by a read that may be mid-merge
+    assert reconcile(bureau, actor="operator-local", now=AFTER_WINDOW) == [entry_id]
+    assert _status(bureau)[:2] == ("removed", "evidence_changed")
     assert verify(bureau.ledger).ok
+
+
+def test_a_decision_loses_to_a_batch_that_lifted_the_entry_meanwhile(bureau, keys, monkeypatch):
+    from openbureau.lists import service  # noqa: PLC0415
+
+    with _client(bureau) as client:
+        entry = _propose(client, keys["ops-1"]).json()
+    read_file = service._file_records
+
+    def lifted_meanwhile(*args, **kwargs):  # the court's batch lands while the file is read
+        records = read_file(*args, **kwargs)
+        with bureau.ledger.begin() as conn:
+            clear_entries(conn, [(entry["entry_id"], "satisfied")], actor="furnisher:x", now=NOW)
+        return records
+
+    monkeypatch.setattr(service, "_file_records", lifted_meanwhile)
+    with _client(bureau, AFTER_WINDOW) as client:
+        r = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
+                  note="It stands.")  # fmt: skip
+    assert r.status_code == 409 and "now removed" in r.json()["detail"]
+    assert _status(bureau) == ("removed", "satisfied", "furnisher:x")
+
+
+def test_clearing_leaves_an_ended_or_removed_entry_as_it_is(bureau, keys):
+    entry_id = _listed(bureau, keys)
+    after_end = datetime(2030, 1, 21, tzinfo=UTC)
+    with bureau.ledger.begin() as conn:
+        assert clear_entries(conn, [(entry_id, "satisfied")], actor="x", now=after_end) == []
+    assert _status(bureau) == ("listed", None, None)  # shown "ended", as it was
+    with bureau.ledger.begin() as conn:
+        assert clear_entries(conn, [(entry_id, "satisfied")], actor="x", now=NOW) == [entry_id]
+        assert clear_entries(conn, [(entry_id, "error")], actor="y", now=NOW) == []
+    assert _status(bureau) == ("removed", "satisfied", "x")
+
+
+def test_a_red_list_decision_ending_before_approval_could_come_is_refused(bureau, keys):
+    # a 12-month term from 2025-01-11 ends on 2026-01-11: the first day an approval could
+    # come after a proposal on 2026-01-10, so it could list nobody
+    decision = {
+        "authority": "Municipal Tax Bureau", "decision_reference": "MTB-2025-A-0001",
+        "decision_date": "2025-01-11",
+    }  # fmt: skip
+    with _client(bureau) as client:
+        r = _propose(client, keys["ops-1"], "a_grade_taxpayers", ORG, **decision)
+        assert r.status_code == 422 and "could list nobody" in r.json()["detail"]
+        ok = _propose(client, keys["ops-1"], "a_grade_taxpayers", ORG,
+                      **{**decision, "decision_date": "2025-01-12"})  # fmt: skip
+        assert ok.status_code == 201, ok.text
 
 
 def test_a_file_holds_one_open_entry_per_list_whatever_ids_it_merged(bureau, keys):

@@ -199,6 +199,14 @@ def commit_with_audit(
         group_for(engine, _write_group).submit(work)
 
 
+def lock_chain(conn: Connection) -> None:
+    """Take the append lock now, at the start of the caller's transaction. A transaction
+    that changes rows other writers also change and then appends (list entries) takes it
+    first, so that every such writer takes the two in one order: chain, then rows (on
+    PostgreSQL, the other order deadlocks against a transaction that appends first)."""
+    _serialise_appends(conn)
+
+
 def _serialise_appends(conn: Connection) -> None:
     dialect = conn.dialect.name
     if dialect == "postgresql":

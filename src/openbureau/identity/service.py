@@ -94,11 +94,11 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
     that an erasure (erasure.py) and a resolve never publish over each other."""
     with bureau.lake.identity_lock():
         summary = _resolve(bureau, full=full, progress=progress)
-    # records may have moved between files: list entries their files no longer bear out go
-    from openbureau.audit.service import LOCAL_OPERATOR  # noqa: PLC0415
-    from openbureau.lists.service import reconcile  # noqa: PLC0415 - lists reads reports
+        # records may have moved between files: list entries their files no longer bear out
+        # leave, read while the links just published and the ledger agree (under the lock)
+        from openbureau.lists.service import reconcile_quietly  # noqa: PLC0415 - reads reports
 
-    reconcile(bureau, actor=LOCAL_OPERATOR, now=datetime.now(UTC))
+        reconcile_quietly(bureau)
     return summary
 
 

@@ -7,12 +7,13 @@ to the batch's quarantine file, and one `batches` row records the receipt."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -46,6 +47,8 @@ from openbureau.lists.rules import PAID_BY
 from openbureau.progress import Progress, no_progress
 from openbureau.storage.lake import record_schema
 from openbureau.storage.ledger import batches, furnishers
+
+log = logging.getLogger(__name__)
 
 _STEPS = 3  # read, validate, write
 #: What the audit chain keeps of a receipt: ids, checksum and counts, never row contents.
@@ -432,37 +435,51 @@ def _reinserted(con, bureau, receipt: Receipt) -> tuple[list, dict] | None:
 
 
 def _cleared(con, bureau, receipt: Receipt) -> list[tuple[str, str]]:
-    """Open list entries the batch no longer bears out: the batch carries a version of a
-    record an entry rests on, or a judgment of a case one rests on, and the entry's file,
-    read with the batch in it, shows the finding lifted, its judgment paid, or no longer
-    qualifying (lists/service.py: `entries_to_clear`). [] in the usual case: one ledger
-    query, no scan."""
+    """Open list entries the batch lifts: it carries a version of a record an entry rests
+    on, or a judgment of a case one rests on, and the entry's file, read with the batch in
+    it, shows the finding lifted or the subject's judgment paid (lists/service.py:
+    `entries_to_clear`). Nothing else is decided here: a record whose new version the file
+    does not show yet (an identity not linked until the next resolve) waits for that
+    resolve's check. [] in the usual case: one ledger query, no scan; and [] if the check
+    fails, which never fails the batch (the next check sees the entries again)."""
     cited, cases = lists.open_evidence(bureau.ledger, receipt.furnisher_id)
     if not cited:
         return []
-    records = [
-        r
-        for (r,) in con.execute(
-            "SELECT DISTINCT record_id FROM read_parquet(?) WHERE list_contains(?, record_id)",
-            [receipt.lake_path, sorted(cited)],
-        ).fetchall()
-    ]
-    touched: list[str] = []
-    for record_type, link in {(t, k) for t, _, k in PAID_BY} if cases else ():
-        touched += [
-            c
-            for (c,) in con.execute(
-                f"SELECT DISTINCT {link} FROM read_parquet(?) "
-                f"WHERE record_type = ? AND list_contains(?, {link})",
-                [receipt.lake_path, record_type, sorted(cases)],
+    con.register("cited_records", pa.table({"v": pa.array(sorted(cited), pa.string())}))
+    con.register("cited_cases", pa.table({"v": pa.array(sorted(cases), pa.string())}))
+    try:
+        records = [
+            r
+            for (r,) in con.execute(
+                "SELECT DISTINCT record_id FROM read_parquet(?) "
+                "WHERE record_id IN (SELECT v FROM cited_records)",
+                [receipt.lake_path],
             ).fetchall()
         ]
-    if not records and not touched:
+        touched: list[str] = []
+        for record_type, link in {(t, k) for t, _, k in PAID_BY} if cases else ():
+            touched += [
+                c
+                for (c,) in con.execute(
+                    f"SELECT DISTINCT {link} FROM read_parquet(?) WHERE record_type = ? "
+                    f"AND {link} IN (SELECT v FROM cited_cases)",
+                    [receipt.lake_path, record_type],
+                ).fetchall()
+            ]
+        if not records and not touched:
+            return []
+        # a day ahead of UTC: a court east of Greenwich reports on its own calendar day
+        as_of = datetime.now(UTC).date() + timedelta(days=1)
+        return lists.entries_to_clear(
+            bureau, as_of, furnisher_id=receipt.furnisher_id, record_ids=records,
+            case_numbers=touched, reasons=frozenset({"satisfied"}),
+        )  # fmt: skip
+    except Exception:  # noqa: BLE001 - list bookkeeping never fails a furnisher's batch
+        log.warning("batch %s: list entries not checked", receipt.batch_id, exc_info=True)
         return []
-    return lists.entries_to_clear(
-        bureau, datetime.now(UTC).date(), furnisher_id=receipt.furnisher_id,
-        record_ids=records, case_numbers=touched,
-    )  # fmt: skip
+    finally:
+        con.unregister("cited_records")
+        con.unregister("cited_cases")
 
 
 def _store(

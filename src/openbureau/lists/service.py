@@ -5,11 +5,12 @@ the subject through the outbox. Rules: lists/rules.py; the process: docs/lists.m
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openbureau import freetext
@@ -30,6 +31,8 @@ from openbureau.reports.reads import subject_and_merged_ids, surviving_subject
 from openbureau.reports.service import build_report, live_subject
 from openbureau.storage.ledger import disputes, inquiries, list_entries
 from openbureau.storage.ledger import outbox as outbox_table
+
+log = logging.getLogger(__name__)
 
 #: The purpose the audit chain records for list handling.
 PURPOSE = "list-due-process"
@@ -101,10 +104,10 @@ def propose_entry(
         furnisher_id=furnisher_id, record_id=record_id, authority=authority,
         decision_reference=decision_reference, decision_date=decision_date,
     )  # fmt: skip
-    if ends <= window:
+    if ends <= window + timedelta(days=1):  # approval comes the day after the window, at best
         raise ListError(
-            f"the finding's term ends on {ends.isoformat()}, before the subject's objection "
-            f"window closes ({window.isoformat()}): the entry could list nobody"
+            f"the finding's term ends on {ends.isoformat()}, before an entry could be approved "
+            f"(the subject may object until {window.isoformat()}): it could list nobody"
         )
     row = {
         "entry_id": "e" + secrets.token_hex(12),
@@ -125,6 +128,8 @@ def propose_entry(
     )
     try:
         with bureau.ledger.begin() as conn:
+            audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
+            live_subject(conn, subject_id)  # not merged meanwhile
             ids = subject_and_merged_ids(conn, subject_id)
             _close_ended(conn, list_id, subject_ids=ids, today=today)
             # the index holds one open entry per id; a file may hold several ids (merges)
@@ -211,13 +216,10 @@ def _standing(
     furnisher_id: str,
     record_id: str,
     today: date,
-    *,
-    term: bool = True,
 ) -> tuple[RecordView | None, tuple[str, str] | None, date | None]:
     """The cited record as the file shows it, why an entry cannot rest on it (as removal
     reason and words; None while it can), and the first day an entry resting on it no longer
-    holds. With `term` False a term that is over is no problem (a listed entry ends by its
-    stored end; only proposals and approvals look at the term)."""
+    holds, worked out from the record as it is now (a court may correct a finding's term)."""
     mine = [r for r in records if r.furnisher.furnisher_id == furnisher_id]
     record = next((r for r in mine if r.record_id == record_id), None)
     if record is None:
@@ -229,10 +231,13 @@ def _standing(
     problem = rules.standing_problem(definition, record.record_type, record.fields, others)
     if problem:
         return record, problem, None
-    ends = rules.entry_ends_on(
-        definition, record.record_type, record.fields, record_expires_on=record.expires_on
-    )
-    if term and ends <= today:
+    try:
+        ends = rules.entry_ends_on(
+            definition, record.record_type, record.fields, record_expires_on=record.expires_on
+        )
+    except ValueError as exc:  # a finding without its date
+        return record, ("evidence_changed", str(exc)), None
+    if ends <= today:
         return record, ("evidence_changed", f"the finding's term ended on {ends.isoformat()}"), ends
     return record, None, ends
 
@@ -273,6 +278,7 @@ def object_to_entry(
     _text("the objection", objection)
     today = utc_day(now)
     with bureau.ledger.begin() as conn:
+        audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
         found = _entry_of(conn, entry_id, own_subject)
         problem = rules.objection_problem(found["status"], found["objection_ends_on"], today)
         if problem:
@@ -329,7 +335,14 @@ def decide_entry(
             except ListError as exc:
                 raise ListError(f"the entry cannot be approved: {exc}") from exc
     with bureau.ledger.begin() as conn:
-        found = _entry_of(conn, entry_id, None)  # again, in the transaction that writes
+        audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
+        # again, in the transaction that writes: the entry may have moved on meanwhile (a
+        # batch lifted it, another operator decided), and a dispute may have been opened
+        was = found["status"]
+        found = _entry_of(conn, entry_id, None)
+        if found["status"] != was:
+            raise ListConflict(f"list entry {entry_id!r} changed meanwhile: it is now "
+                               f"{found['status']}")  # fmt: skip
         if approve and found["record_id"] and _open_dispute(conn, found):
             raise ListError("the entry cannot be approved: its record is now under dispute")
         changes: dict = {
@@ -372,6 +385,7 @@ def remove_entry(
     _text("the note", note)
     today = utc_day(now)
     with bureau.ledger.begin() as conn:
+        audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
         found = _entry_of(conn, entry_id, None)
         problem = rules.removal_problem(
             rules.LISTS[found["list_id"]], found["status"], reason,
@@ -412,7 +426,11 @@ def clear_entries(
             update(list_entries)
             .where(
                 list_entries.c.entry_id == entry_id,
-                list_entries.c.status.in_(rules.OPEN_STATES),
+                # pending, or listed and not yet ended (an ended entry stays ended)
+                or_(
+                    list_entries.c.status.in_(rules.PENDING),
+                    and_(list_entries.c.status == "listed", list_entries.c.ends_on > today),
+                ),
             )
             .values(**_removal(reason, None, actor, now))
         )
@@ -459,11 +477,14 @@ def entries_to_clear(
     furnisher_id: str | None = None,
     record_ids: Iterable[str] | None = None,
     case_numbers: Iterable[str] = (),
+    reasons: frozenset[str] = frozenset({"satisfied", "evidence_changed"}),
 ) -> list[tuple[str, str]]:
     """The open entries (of one furnisher's records or cases, or all) that their files no
     longer bear out today, with the reason: the finding lifted or its judgment paid
-    (`satisfied`), or the record corrected out of the criteria, moved to another file or past
-    its end (`evidence_changed`). Each file is read once (its report)."""
+    (`satisfied`), or the record corrected out of the criteria or its term, moved to another
+    file or past its end (`evidence_changed`); only those whose reason is in `reasons`. Each
+    file is read once (its report). A file that cannot be read (merged meanwhile, a lake
+    error) is logged and its entries left as they are: the next check sees them again."""
     query = select(list_entries).where(
         list_entries.c.status.in_(rules.OPEN_STATES), list_entries.c.record_id.is_not(None)
     )
@@ -481,15 +502,20 @@ def entries_to_clear(
         files = {r["entry_id"]: surviving_subject(conn, r["subject_id"]) for r in rows}
     removals = []
     for subject_id in sorted(set(files.values())):
-        records = _file_records(bureau, subject_id, today)
+        try:
+            records = _file_records(bureau, subject_id, today)
+        except Exception:  # noqa: BLE001 - list bookkeeping must never fail the caller's work
+            log.warning("list entries of %s not checked: its file could not be read", subject_id,
+                        exc_info=True)  # fmt: skip
+            continue
         for row in (r for r in rows if files[r["entry_id"]] == subject_id):
             if rules.shown_status(row["status"], row["ends_on"], today) == "ended":
                 continue
             _, problem, _ = _standing(
                 rules.LISTS[row["list_id"]], records, row["furnisher_id"], row["record_id"],
-                today, term=False,
+                today,
             )  # fmt: skip
-            if problem:
+            if problem and problem[0] in reasons:
                 removals.append((row["entry_id"], problem[0]))
     return removals
 
@@ -497,12 +523,27 @@ def entries_to_clear(
 def reconcile(bureau: Bureau, *, actor: str, now: datetime) -> list[str]:
     """Check every open entry against its file as it is now, and take off those the file no
     longer bears out (after a resolve moved records between files, after a purge). Returns
-    the entries removed; one ledger query when there are none."""
+    the entries removed; one ledger query when there are none. The caller holds the lake's
+    identity lock: the links and the ledger must agree while files are read (a merge being
+    published would show a file without the merged id's records)."""
     removals = entries_to_clear(bureau, utc_day(now))
     if not removals:
         return []
     with bureau.ledger.begin() as conn:
+        audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
         return clear_entries(conn, removals, actor=actor, now=now)
+
+
+def reconcile_quietly(bureau: Bureau) -> list[str]:
+    """`reconcile` as the bureau's own work after a resolve or a purge (actor
+    `operator-local`): a failure is logged, never raised, so it cannot undo or hide the work
+    already published; the entries are checked again at the next run and at every measure
+    check."""
+    try:
+        return reconcile(bureau, actor=audit.LOCAL_OPERATOR, now=datetime.now(UTC))
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.warning("list entries not checked against their files", exc_info=True)
+        return []
 
 
 def subject_entries(engine: Engine, subject_id: str, today: date) -> list[ListEntryPublic]:
@@ -584,11 +625,13 @@ def check_measure(
         definition = rules.LISTS[r.list_id]
         disputed = False
         if r.record_id is not None:
-            record, problem, _ = _standing(
-                definition, records, r.furnisher_id, r.record_id, today, term=False
-            )
+            record, problem, _ = _standing(definition, records, r.furnisher_id, r.record_id, today)
             if problem:
-                removals.append((r.entry_id, problem[0]))
+                # no measure rests on a finding the file does not bear out; a lifted or paid
+                # one takes the entry off now, anything else waits for the next resolve's
+                # check (a file may be read mid-merge, before its links are published)
+                if problem[0] == "satisfied":
+                    removals.append((r.entry_id, problem[0]))
                 continue
             disputed = record is not None and record.under_dispute is not None
         named = next(m for m in definition.measures if m.name == measure)
@@ -610,6 +653,7 @@ def check_measure(
         applies=bool(citations), citations=citations,
     )  # fmt: skip
     with bureau.ledger.begin() as conn:
+        audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
         clear_entries(conn, removals, actor=EVIDENCE_CHECK, now=now)
         _record_check(conn, answer, caller, now)
     return answer

@@ -120,11 +120,10 @@ def purge(
             lake, full=True, progress=progress, memory_limit=bureau.settings.memory_limit
         ).to_dict()
     if not dry_run:  # list entries resting on purged records go with them
-        from openbureau.lists.service import reconcile  # noqa: PLC0415 - lists reads reports
+        from openbureau.lists.service import reconcile_quietly  # noqa: PLC0415 - reads reports
 
-        summary.list_entries_removed = len(
-            reconcile(bureau, actor=audit.LOCAL_OPERATOR, now=datetime.now(UTC))
-        )
+        with lake.identity_lock():
+            summary.list_entries_removed = len(reconcile_quietly(bureau))
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
