@@ -7,8 +7,10 @@ told to the subject, and nobody's words reach the audit chain."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
@@ -18,6 +20,7 @@ from keys import bearer, issue_keys
 from openbureau.api.app import create_app
 from openbureau.audit.service import verify
 from openbureau.bootstrap import build_bureau
+from openbureau.identity import state as identity_state
 from openbureau.ingest.service import ingest_file
 from openbureau.inquiries.outbox import list_notices
 from openbureau.lists.service import clear_entries, reconcile
@@ -529,6 +532,16 @@ def test_no_entry_rests_on_a_finding_whose_judgment_the_file_shows_paid(bureau, 
         assert decided.status_code == 409
 
 
+def _mark_resolved(bureau) -> None:
+    """Write into the links file that a resolve covered every record file now in the lake
+    (what a resolve leaves; the fixture writes its links without it)."""
+    lake = bureau.lake
+    table = pq.read_table(lake.links_path)
+    files = json.dumps(identity_state.relative(lake, lake.record_files())).encode()
+    meta = {**(table.schema.metadata or {}), identity_state.RESOLVED_KEY: files}
+    pq.write_table(table.replace_schema_metadata(meta), lake.links_path)
+
+
 def _status(bureau) -> tuple:
     with bureau.ledger.connect() as conn:
         row = conn.execute(select(list_entries)).one()
@@ -549,6 +562,9 @@ def test_a_finding_corrected_into_another_file_takes_the_entry_with_it(bureau, k
         answer = _measure(client, keys["lender-1"], "premium_travel").json()
     assert answer["applies"] is False and answer["citations"] == []
     assert _status(bureau) == ("listed", None, None)  # nor does a measure check decide it
+    # nor a check while a batch is not yet resolved: its version may not be placed yet
+    assert reconcile(bureau, actor="operator-local", now=NOW + timedelta(days=60)) == []
+    _mark_resolved(bureau)  # the next resolve, which covers it
     assert reconcile(bureau, actor="operator-local", now=NOW + timedelta(days=60)) == [entry_id]
     assert _status(bureau) == ("removed", "evidence_changed", "operator-local")
     assert [a for a, _, _ in _actions(bureau, entry_id)][-1] == "list.remove"
@@ -564,6 +580,9 @@ def test_a_correction_the_file_cannot_place_yet_removes_nothing(bureau, keys, tm
     batch = write_csv(tmp_path / "house.csv", [moved_house], FINDING_COLUMNS)
     assert ingest_file(bureau, batch, "court-riverside").rows_accepted == 1
     assert _status(bureau) == ("listed", None, None)
+    # nor does the check after a purge, while that batch waits for its resolve
+    assert reconcile(bureau, actor="operator-local", now=NOW + timedelta(days=60)) == []
+    assert _status(bureau) == ("listed", None, None)
 
 
 def test_a_court_shortening_the_term_shortens_the_entry(bureau, keys, tmp_path):
@@ -577,6 +596,7 @@ def test_a_court_shortening_the_term_shortens_the_entry(bureau, keys, tmp_path):
     later = datetime(2027, 6, 1, 9, tzinfo=UTC)
     with _client(bureau, later) as client:
         assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+    _mark_resolved(bureau)
     assert reconcile(bureau, actor="operator-local", now=later) == [entry_id]
     assert _status(bureau)[:2] == ("removed", "evidence_changed")
 
@@ -617,6 +637,7 @@ def test_no_measure_rests_on_a_record_the_file_no_longer_shows(bureau, keys):
         answer = _measure(client, keys["lender-1"], "premium_travel").json()
     assert answer["applies"] is False and answer["citations"] == []
     # taken off by the check after the next resolve, not by a read that may be mid-merge
+    _mark_resolved(bureau)
     assert reconcile(bureau, actor="operator-local", now=AFTER_WINDOW) == [entry_id]
     assert _status(bureau)[:2] == ("removed", "evidence_changed")
     assert verify(bureau.ledger).ok
@@ -641,6 +662,24 @@ def test_a_decision_loses_to_a_batch_that_lifted_the_entry_meanwhile(bureau, key
                   note="It stands.")  # fmt: skip
     assert r.status_code == 409 and "now removed" in r.json()["detail"]
     assert _status(bureau) == ("removed", "satisfied", "furnisher:x")
+
+
+def test_a_measure_check_cites_no_entry_removed_while_it_read_the_file(bureau, keys, monkeypatch):
+    from openbureau.lists import service  # noqa: PLC0415
+
+    entry_id = _listed(bureau, keys)
+    read_file = service._file_records
+
+    def lifted_meanwhile(*args, **kwargs):
+        records = read_file(*args, **kwargs)
+        with bureau.ledger.begin() as conn:
+            clear_entries(conn, [(entry_id, "satisfied")], actor="furnisher:x", now=AFTER_WINDOW)
+        return records
+
+    monkeypatch.setattr(service, "_file_records", lifted_meanwhile)
+    with _client(bureau, AFTER_WINDOW) as client:
+        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+    assert answer["applies"] is False and answer["citations"] == []
 
 
 def test_clearing_leaves_an_ended_or_removed_entry_as_it_is(bureau, keys):

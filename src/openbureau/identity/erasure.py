@@ -183,6 +183,8 @@ def _erase(bureau, summary: ErasureSummary, counts: pd.Series | None, dry_run: b
                 summary.review_pairs_deleted = _pairs_naming(conn, todo.erased, count=True)
             return
         with bureau.ledger.begin() as conn:
+            # the chain's lock first, as every writer of list entries takes it (no deadlock)
+            audit.lock_chain(conn)
             summary.review_pairs_deleted = _apply(conn, todo, summary)
         present = {r for r in resolved if (lake.root / r).exists()}
         staged = state.stage_state(lake, todo.kept, present, f"erase-{os.getpid()}")

@@ -6,6 +6,7 @@ to the batch's quarantine file, and one `batches` row records the receipt."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -445,9 +446,9 @@ def _cleared(con, bureau, receipt: Receipt) -> list[tuple[str, str]]:
     cited, cases = lists.open_evidence(bureau.ledger, receipt.furnisher_id)
     if not cited:
         return []
-    con.register("cited_records", pa.table({"v": pa.array(sorted(cited), pa.string())}))
-    con.register("cited_cases", pa.table({"v": pa.array(sorted(cases), pa.string())}))
     try:
+        con.register("cited_records", pa.table({"v": pa.array(sorted(cited), pa.string())}))
+        con.register("cited_cases", pa.table({"v": pa.array(sorted(cases), pa.string())}))
         records = [
             r
             for (r,) in con.execute(
@@ -478,8 +479,9 @@ def _cleared(con, bureau, receipt: Receipt) -> list[tuple[str, str]]:
         log.warning("batch %s: list entries not checked", receipt.batch_id, exc_info=True)
         return []
     finally:
-        con.unregister("cited_records")
-        con.unregister("cited_cases")
+        for name in ("cited_records", "cited_cases"):
+            with contextlib.suppress(Exception):  # not registered if the check failed first
+                con.unregister(name)
 
 
 def _store(

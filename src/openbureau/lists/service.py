@@ -5,11 +5,13 @@ the subject through the outbox. Rules: lists/rules.py; the process: docs/lists.m
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +19,7 @@ from openbureau import freetext
 from openbureau.access.rules import Caller
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
+from openbureau.identity import state as identity_state
 from openbureau.inquiries import outbox
 from openbureau.lists import rules
 from openbureau.lists.model import (
@@ -525,13 +528,34 @@ def reconcile(bureau: Bureau, *, actor: str, now: datetime) -> list[str]:
     longer bears out (after a resolve moved records between files, after a purge). Returns
     the entries removed; one ledger query when there are none. The caller holds the lake's
     identity lock: the links and the ledger must agree while files are read (a merge being
-    published would show a file without the merged id's records)."""
-    removals = entries_to_clear(bureau, utc_day(now))
+    published would show a file without the merged id's records).
+
+    An entry leaves as `evidence_changed` only while every record file in the lake has been
+    through a resolve: a batch not yet resolved may hold a version of the finding that its
+    file cannot place yet (a new address), and until it is placed, only a lift is certain."""
+    settled = _all_resolved(bureau)
+    removals = entries_to_clear(
+        bureau, utc_day(now),
+        reasons=frozenset({"satisfied", "evidence_changed"} if settled else {"satisfied"}),
+    )  # fmt: skip
+    if settled and not _all_resolved(bureau):  # a batch landed while the files were read
+        removals = [(e, reason) for e, reason in removals if reason == "satisfied"]
     if not removals:
         return []
     with bureau.ledger.begin() as conn:
         audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
         return clear_entries(conn, removals, actor=actor, now=now)
+
+
+def _all_resolved(bureau: Bureau) -> bool:
+    """Whether the last resolve covered every record file now in the lake (the links file's
+    metadata lists the files it resolved; read without the links themselves)."""
+    lake = bureau.lake
+    files = set(identity_state.relative(lake, lake.record_files()))
+    if not lake.links_path.exists():
+        return not files
+    meta = pq.read_schema(lake.links_path).metadata or {}
+    return files <= set(json.loads(meta.get(identity_state.RESOLVED_KEY, b"[]")))
 
 
 def reconcile_quietly(bureau: Bureau) -> list[str]:
@@ -648,13 +672,26 @@ def check_measure(
                 finding_under_dispute=disputed,
             )  # fmt: skip
         )
-    answer = MeasureAnswer(
-        subject_id=subject_id, measure=measure_public(found), as_of=today,
-        applies=bool(citations), citations=citations,
-    )  # fmt: skip
     with bureau.ledger.begin() as conn:
         audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
         clear_entries(conn, removals, actor=EVIDENCE_CHECK, now=now)
+        # every writer of entries holds the chain's lock: what is listed now stays so until
+        # this commits; an entry removed while the file was read is not cited
+        cited = [c.entry_id for c in citations]
+        still = set(
+            conn.execute(
+                select(list_entries.c.entry_id).where(
+                    list_entries.c.entry_id.in_(cited),
+                    list_entries.c.status == "listed",
+                    list_entries.c.ends_on > today,
+                )
+            ).scalars()
+        )
+        citations = [c for c in citations if c.entry_id in still]
+        answer = MeasureAnswer(
+            subject_id=subject_id, measure=measure_public(found), as_of=today,
+            applies=bool(citations), citations=citations,
+        )  # fmt: skip
         _record_check(conn, answer, caller, now)
     return answer
 
