@@ -815,3 +815,27 @@ def test_the_commands_take_an_entry_through_due_process(bureau, keys, monkeypatc
         ).all()
     assert [tuple(r) for r in listing] == [(DEFAULTER,)]
     assert verify(bureau.ledger).ok
+
+
+def test_a_proposal_for_a_file_merged_away_meanwhile_is_refused(bureau, keys, monkeypatch):
+    """The file is read outside the transaction that writes the entry; a merge published in
+    between must not leave an entry under an id that no longer leads anywhere of its own."""
+    from openbureau.lists import service  # noqa: PLC0415
+
+    read_file = service._file_records
+
+    def merged_meanwhile(*args, **kwargs):
+        records = read_file(*args, **kwargs)
+        with bureau.ledger.begin() as conn:
+            conn.execute(
+                update(subjects).where(subjects.c.subject_id == DEFAULTER)
+                .values(merged_into=GOOD)
+            )  # fmt: skip
+        return records
+
+    monkeypatch.setattr(service, "_file_records", merged_meanwhile)
+    with _client(bureau) as client:
+        r = _propose(client, keys["ops-1"])
+    assert r.status_code == 422 and f"merged into {GOOD}" in r.json()["detail"]
+    with bureau.ledger.connect() as conn:
+        assert conn.execute(select(list_entries)).first() is None
