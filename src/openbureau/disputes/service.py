@@ -24,8 +24,8 @@ from openbureau.disputes.rules import (
 from openbureau.inquiries import outbox
 from openbureau.lists import service as lists
 from openbureau.reports.model import in_utc
-from openbureau.reports.reads import subject_and_merged_ids, surviving_subject
-from openbureau.reports.service import build_report, live_subject
+from openbureau.reports.reads import surviving_subject
+from openbureau.reports.service import build_report, file_rows, live_subject
 from openbureau.storage.ledger import disputes
 from openbureau.storage.ledger import outbox as outbox_table
 
@@ -215,15 +215,8 @@ def answer_dispute(
 def subject_disputes(engine: Engine, subject_id: str, today: date) -> list[DisputePublic]:
     """Every dispute of the subject's file (ids merged into it included), oldest first.
     Raises SubjectNotFound, or SubjectMerged for an id merged into another."""
-    with engine.connect() as conn:
-        live_subject(conn, subject_id)
-        ids = subject_and_merged_ids(conn, subject_id)
-        rows = conn.execute(
-            select(disputes)
-            .where(disputes.c.subject_id.in_(ids))
-            .order_by(disputes.c.opened_at, disputes.c.dispute_id)
-        )
-        return [dispute_public(dict(r._mapping), today) for r in rows]
+    rows = file_rows(engine, disputes, subject_id, disputes.c.opened_at, disputes.c.dispute_id)
+    return [dispute_public(row, today) for row in rows]
 
 
 def furnisher_disputes(

@@ -31,7 +31,7 @@ from openbureau.lists.model import (
 )
 from openbureau.reports.model import RecordView, in_utc
 from openbureau.reports.reads import subject_and_merged_ids, surviving_subject
-from openbureau.reports.service import build_report, live_subject
+from openbureau.reports.service import build_report, file_rows, live_subject
 from openbureau.storage.ledger import disputes, inquiries, list_entries
 from openbureau.storage.ledger import outbox as outbox_table
 
@@ -573,15 +573,8 @@ def reconcile_quietly(bureau: Bureau) -> list[str]:
 def subject_entries(engine: Engine, subject_id: str, today: date) -> list[ListEntryPublic]:
     """Every entry of the subject's file (ids merged into it included), oldest first.
     Raises SubjectNotFound, or SubjectMerged for an id merged into another."""
-    with engine.connect() as conn:
-        live_subject(conn, subject_id)
-        ids = subject_and_merged_ids(conn, subject_id)
-        rows = conn.execute(
-            select(list_entries)
-            .where(list_entries.c.subject_id.in_(ids))
-            .order_by(list_entries.c.proposed_at, list_entries.c.entry_id)
-        )
-        return [entry_public(dict(r._mapping), today) for r in rows]
+    order = (list_entries.c.proposed_at, list_entries.c.entry_id)
+    return [entry_public(row, today) for row in file_rows(engine, list_entries, subject_id, *order)]
 
 
 def all_entries(

@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from openbureau.bootstrap import Bureau
 from openbureau.catalogue.model import CATALOGUE_VERSION, PILLARS, record_type
 from openbureau.disputes.rules import withdrawn
@@ -80,6 +82,17 @@ def live_subject(conn, subject_id: str) -> dict[str, Any]:
     if row["merged_into"]:
         raise SubjectMerged(subject_id, reads.surviving_subject(conn, subject_id))
     return row
+
+
+def file_rows(engine, table, subject_id: str, *order_by) -> list[dict[str, Any]]:
+    """The rows of `table` (a ledger table with a `subject_id`) that belong to the subject's
+    file, ids merged into it included, in `order_by`. Raises SubjectNotFound, or
+    SubjectMerged for an id merged into another."""
+    with engine.connect() as conn:
+        live_subject(conn, subject_id)
+        ids = reads.subject_and_merged_ids(conn, subject_id)
+        rows = conn.execute(select(table).where(table.c.subject_id.in_(ids)).order_by(*order_by))
+        return [dict(r._mapping) for r in rows]
 
 
 def get_score(bureau: Bureau, subject_id: str, as_of: date | None = None) -> ScorePublic:
