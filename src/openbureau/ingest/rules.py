@@ -4,11 +4,14 @@ catalogue, national-id checks, receipts. No files, no database, no clock."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from openbureau.catalogue import identifiers
 from openbureau.catalogue.model import (
@@ -274,6 +277,59 @@ def row_checks() -> tuple[RowCheck, ...]:
         ),
     ]
     return tuple(checks)
+
+
+#: The columns of a problem line, as the ingest database's `problems` table holds them.
+PROBLEM_SCHEMA = pa.schema(
+    [
+        ("row_number", pa.int64()),
+        ("column", pa.string()),
+        ("rule", pa.string()),
+        ("message", pa.string()),
+        ("value", pa.string()),
+        ("check_order", pa.int32()),
+    ]
+)
+
+
+def problem_lines(results: pa.Table, checks: Sequence[RowCheck], orders: Sequence[int]) -> pa.Table:
+    """One problem line per failed check, from `results` as `sql.check_results_select` gives
+    them for `checks` (a boolean column `__check_{i}` per check); `orders[i]` is check i's
+    place in `row_checks()`. The value is the column as sent, never for `national_id`; a
+    message's {record_type} becomes the row's record type."""
+    parts = []
+    for i, check in enumerate(checks):
+        failed = results.filter(results.column(f"__check_{i}"))
+        n = failed.num_rows
+        if not n:
+            continue
+        if "{record_type}" in check.message:
+            before, after = check.message.split("{record_type}", 1)
+            message = pc.binary_join_element_wise(
+                before, failed.column("record_type").cast(pa.string()), after, ""
+            )
+        else:
+            message = pa.repeat(check.message, n)
+        if check.column == "national_id":
+            value = pa.nulls(n, pa.string())
+        else:
+            value = failed.column(check.column).cast(pa.string())
+        parts.append(
+            pa.table(
+                [
+                    failed.column("_row").cast(pa.int64()),
+                    pa.repeat(check.column, n),
+                    pa.repeat(check.rule, n),
+                    message,
+                    value,
+                    pa.repeat(orders[i], n).cast(pa.int32()),
+                ],
+                schema=PROBLEM_SCHEMA,
+            )
+        )
+    if not parts:
+        return PROBLEM_SCHEMA.empty_table()
+    return pa.concat_tables(parts).combine_chunks()
 
 
 @dataclass(frozen=True)

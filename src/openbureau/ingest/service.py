@@ -32,6 +32,7 @@ from openbureau.ingest.rules import (
     FileRejected,
     FurnisherError,
     Receipt,
+    RowCheck,
     column_specs,
     detect_format,
     empty_file_message,
@@ -40,6 +41,7 @@ from openbureau.ingest.rules import (
     licence_problems,
     nested_values_message,
     new_batch_id,
+    problem_lines,
     row_checks,
     unsupported_format_message,
 )
@@ -145,9 +147,9 @@ def ingest_file(
     con = _connect(bureau.settings, receipt.batch_id)
     try:
         try:
-            present = _load_and_check(con, path, fmt, furnisher_id, kind, receipt)
+            present, record_types = _load_and_check(con, path, fmt, furnisher_id, kind, receipt)
             report(label, 1, _STEPS)
-            _validate(con, bureau, furnisher_id, receipt, present)
+            _validate(con, bureau, furnisher_id, receipt, present, record_types)
         except _Refused as refused:
             _reject(bureau, receipt, refused)
         report(label, 2, _STEPS)
@@ -160,9 +162,10 @@ def ingest_file(
 
 def _load_and_check(
     con, path: Path, fmt: str, furnisher_id: str, kind: str, receipt: Receipt
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Read the file into view `src` (every catalogue column, as text) and return the columns
-    the file has; raise _Refused on a file-level problem."""
+    the file has and the record types its rows name; raise _Refused on a file-level
+    problem."""
     if path.stat().st_size == 0:
         raise _Refused(empty_file_message())
     try:
@@ -186,14 +189,17 @@ def _load_and_check(
     receipt.rows_total = table.num_rows
     if receipt.rows_total == 0:
         raise _Refused(empty_file_message())
-    types = [r[0] for r in con.execute("SELECT DISTINCT record_type FROM src").fetchall()]
-    problems = licence_problems(furnisher_id, kind, [t for t in types if t is not None])
+    rows = con.execute("SELECT DISTINCT record_type FROM src").fetchall()
+    types = [r[0] for r in rows if r[0] is not None]
+    problems = licence_problems(furnisher_id, kind, types)
     if problems:
         raise _Refused("; ".join(problems), receipt.rows_total)
-    return names
+    return names, types
 
 
-def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[str]) -> None:
+def _validate(
+    con, bureau, furnisher_id: str, receipt: Receipt, present: list[str], record_types: list[str]
+) -> None:
     """Fill table `problems` (one line per failed check), `ids` (token and mask per national
     id) and `excluded` (rows not to store), and the receipt's counts."""
     workers = bureau.settings.threads or os.cpu_count() or 1
@@ -201,17 +207,7 @@ def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[st
     pending = nationalids.start(con, "src", bureau.settings.token_key_bytes, workers)
     try:
         # DuckDB works on the vectorised checks while worker processes check the ids
-        query, params = sql.problems_select("src", checks, present)
-        # Most batches are clean: a cheap count first spares building the failure list,
-        # whose planning alone costs more than validating a small file.
-        count_query, count_params = sql.failing_rows_count("src", checks, present)
-        if con.execute(count_query, count_params).fetchone()[0]:
-            con.execute(f"CREATE TABLE problems AS {query}", params)
-        else:
-            con.execute(
-                'CREATE TABLE problems (row_number BIGINT, "column" VARCHAR, rule VARCHAR, '
-                "message VARCHAR, value VARCHAR, check_order INTEGER)"
-            )
+        _fill_problems(con, checks, present, record_types)
         specs = [s.name for s in column_specs()]
         repeats = sql.repeats_select("src", specs)
         if con.execute(sql.has_repeats_select("src")).fetchone()[0]:
@@ -255,6 +251,31 @@ def _validate(con, bureau, furnisher_id: str, receipt: Receipt, present: list[st
     receipt.rejected_by_rule = dict(
         con.execute("SELECT rule, count(*) FROM problems GROUP BY rule ORDER BY rule").fetchall()
     )
+
+
+def _fill_problems(
+    con, checks: tuple[RowCheck, ...], present: list[str], record_types: list[str]
+) -> None:
+    """Create table `problems` with a line per failed row check. One scan finds the rows
+    failing any check; only those are then tested check by check (most batches have none or
+    a handful, and planning a test per check over the whole file costs more than the scan)."""
+    con.execute(
+        'CREATE TABLE problems (row_number BIGINT, "column" VARCHAR, rule VARCHAR, '
+        "message VARCHAR, value VARCHAR, check_order INTEGER)"
+    )
+    query, params = sql.failing_rows_select("src", checks, present, record_types)
+    con.execute(f"CREATE TEMP TABLE failing AS {query}", params)
+    if not con.execute("SELECT count(*) FROM failing").fetchall()[0][0]:
+        return
+    kept = sql.applicable_checks(checks, present, record_types)
+    query, params = sql.check_results_select("failing", kept)
+    results = con.sql(query, params=params).to_arrow_table()
+    lines = problem_lines(results, kept, [checks.index(c) for c in kept])
+    con.register("problem_lines", lines)
+    try:
+        con.execute("INSERT INTO problems SELECT * FROM problem_lines")
+    finally:
+        con.unregister("problem_lines")
 
 
 def _check_resent_values(

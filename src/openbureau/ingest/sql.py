@@ -109,13 +109,6 @@ def _predicate(check: RowCheck, p: Params) -> str:
     raise ValueError(f"no SQL for row test {test!r}")
 
 
-def _message(check: RowCheck, p: Params) -> str:
-    if "{record_type}" in check.message:
-        before, after = check.message.split("{record_type}", 1)
-        return f"{p.add(before)} || record_type || {p.add(after)}"
-    return f"{p.add(check.message)}::VARCHAR"
-
-
 #: Columns a test reads that must be in the file for it to ever fail (default: its column).
 #: `missing` tests fail precisely when the column is absent.
 _NEEDS = {
@@ -129,9 +122,23 @@ _NEEDS = {
 }
 
 
-def applicable_checks(checks: Sequence[RowCheck], present: Collection[str]) -> list[RowCheck]:
-    """The checks that can fail on a file with these columns (the others read only NULLs)."""
-    return [c for c in checks if all(col in present for col in _NEEDS.get(c.test, (c.column,)))]
+def applicable_checks(
+    checks: Sequence[RowCheck], present: Collection[str], record_types: Collection[str]
+) -> list[RowCheck]:
+    """The checks that can fail on a file with these columns and these record types: the
+    others read only NULLs, or hold only for a record type no row has (a row without a
+    record type fails none of those either). Every check costs planning time, whether or not
+    a row reaches it."""
+    kept = []
+    for c in checks:
+        if not all(col in present for col in _NEEDS.get(c.test, (c.column,))):
+            continue
+        if c.test == "missing_for" and c.arg[0] not in record_types:
+            continue
+        if c.test == "outside" and not any(rt in record_types for rt in c.arg):
+            continue
+        kept.append(c)
+    return kept
 
 
 def _where(checks: Sequence[RowCheck], p: Params) -> str:
@@ -156,13 +163,13 @@ def _where(checks: Sequence[RowCheck], p: Params) -> str:
     return " OR ".join(generic) or "false"
 
 
-def failing_rows_count(
-    source: str, checks: Sequence[RowCheck], present: Collection[str]
+def failing_rows_select(
+    source: str, checks: Sequence[RowCheck], present: Collection[str], record_types: Collection[str]
 ) -> tuple[str, dict]:
-    """How many rows fail any check (the WHERE of `problems_select`, without the list)."""
+    """Every column of the rows of `source` failing any check (most rows fail none)."""
     p = Params()
-    where = _where(applicable_checks(checks, present), p)
-    return f"SELECT count(*) FROM {quote(source)} WHERE {where}", p.values
+    where = _where(applicable_checks(checks, present, record_types), p)
+    return f"SELECT * FROM {quote(source)} WHERE {where}", p.values
 
 
 def has_repeats_select(source: str) -> str:
@@ -173,37 +180,24 @@ def has_repeats_select(source: str) -> str:
     """
 
 
-def problems_select(
-    source: str, checks: Sequence[RowCheck], present: Collection[str]
-) -> tuple[str, dict]:
-    """Every failed check as (row_number, column, rule, message, value, check_order), with
-    named parameters, for a file with the `present` columns.
+def check_results_select(source: str, checks: Sequence[RowCheck]) -> tuple[str, dict]:
+    """For each row of `source`: `_row`, `record_type`, the value of every column the
+    `checks` read, and one boolean per check in order (`__check_0`, ...), true where the
+    row fails it (a check whose test is NULL passes).
 
-    One scan: the WHERE clause keeps the rows failing any check (most rows fail none), and
-    only for those is the list of failures built and unnested. A check on the raw
-    `national_id` would echo it, so its value is never selected."""
+    Run over the few failing rows only: a boolean per check costs far less to plan than a
+    list of problem structs built and unnested in SQL, which cost more than the rest of
+    validating a small file (BENCHMARKS.md, Demo pipeline). A check on the raw
+    `national_id` would echo it, so that column is never selected."""
     p = Params()
-    items: list[str] = []
-    kept = applicable_checks(checks, present)
-    for check in kept:
-        value = "CAST(NULL AS VARCHAR)" if check.column == "national_id" else quote(check.column)
-        items.append(
-            f"CASE WHEN {_predicate(check, p)} THEN {{'column': {p.add(check.column)}::VARCHAR, "
-            f"'rule': {p.add(check.rule)}::VARCHAR, 'message': {_message(check, p)}, "
-            f"'value': {value}, 'check_order': {checks.index(check)}}} END"
-        )
-    if not items:
-        items.append("NULL")
-    sql = f"""
-    SELECT _row AS row_number, f.column AS "column", f.rule AS rule, f.message AS message,
-           f.value AS value, f.check_order AS check_order
-    FROM (
-        SELECT _row, unnest(list_filter([{", ".join(items)}], lambda x: x IS NOT NULL)) AS f
-        FROM {quote(source)}
-        WHERE {_where(kept, p)}
-    )
-    """
-    return sql, p.values
+    columns = ["_row", "record_type"]
+    columns += sorted({c.column for c in checks} - {"record_type", "national_id"})
+    flags = [
+        f"coalesce({_predicate(c, p)}, false) AS {quote(f'__check_{i}')}"
+        for i, c in enumerate(checks)
+    ]
+    select = ", ".join([*(quote(c) for c in columns), *flags])
+    return f"SELECT {select} FROM {quote(source)}", p.values
 
 
 def repeats_select(source: str, columns: Sequence[str]) -> str:
