@@ -516,6 +516,32 @@ def test_a_batch_reporting_the_debt_paid_takes_the_subject_off_at_once(
     assert verify(bureau.ledger).ok
 
 
+def test_a_batch_lifts_an_entry_with_a_report_dated_a_day_ahead_of_utc_not_two(
+    bureau, keys, tmp_path
+):
+    """A court east of Greenwich reports on its own calendar day, up to a day ahead of UTC:
+    the batch reads the file a day ahead, so that day's lift counts at once. A report dated
+    later than that is not yet in the file, and lifts nothing until its day comes."""
+    entry_id = _listed(bureau, keys)
+    today = datetime.now(UTC).date()
+
+    def lift(version: int, reported_on: date) -> None:
+        row = _finding(version, reported_on.isoformat(), reported_on.isoformat())
+        path = write_csv(tmp_path / f"lift-{version}.csv", [row], FINDING_COLUMNS)
+        assert ingest_file(bureau, path, "court-riverside").rows_accepted == 1
+
+    def status() -> tuple[str, str | None]:
+        with bureau.ledger.connect() as conn:
+            row = conn.execute(select(list_entries).where(list_entries.c.entry_id == entry_id))
+            entry = row.one()
+        return entry.status, entry.removal_reason
+
+    lift(3, today + timedelta(days=2))
+    assert status() == ("listed", None)
+    lift(4, today + timedelta(days=1))
+    assert status() == ("removed", "satisfied")
+
+
 def test_no_entry_rests_on_a_finding_whose_judgment_the_file_shows_paid(bureau, keys, tmp_path):
     with _client(bureau) as client:
         entry = _propose(client, keys["ops-1"]).json()
