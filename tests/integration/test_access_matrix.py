@@ -93,8 +93,11 @@ ROUTES = [
           f"/v1/list-entries/{ENTRY}/removal", json={"reason": "error", "note": "no"}),
     Route("GET", "/v1/subjects/{subject_id}/list-entries", frozenset({"subject", "operator"}),
           f"/v1/subjects/{GOOD}/list-entries"),
+    # the inquirer is a lender: of the measures, it applies only the property restriction
+    # (which kinds of relying party may ask about which measure: tests/integration/
+    # test_lists_api.py)
     Route("GET", "/v1/subjects/{subject_id}/measures/{measure}",
-          frozenset({"inquirer", "operator"}), f"/v1/subjects/{GOOD}/measures/premium_travel"),
+          frozenset({"inquirer", "operator"}), f"/v1/subjects/{GOOD}/measures/property_purchase"),
     Route("GET", "/v1/audit/verify", frozenset({"operator", "auditor"})),
     Route("GET", "/", frozenset({"operator"}), page=True),
     Route("GET", "/subjects", frozenset({"operator"}), f"/subjects?subject_id={GOOD}", page=True),

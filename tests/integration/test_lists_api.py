@@ -23,6 +23,7 @@ from openbureau.bootstrap import build_bureau
 from openbureau.identity import state as identity_state
 from openbureau.ingest.service import ingest_file
 from openbureau.inquiries.outbox import list_notices
+from openbureau.lists.rules import MEASURES
 from openbureau.lists.service import clear_entries, reconcile
 from openbureau.storage.ledger import audit_log, batches, list_entries, subjects
 from report_fixture import AS_OF, DEFAULTER, GOOD, MERGED, ORG, RAW_IDS, build_report_fixture
@@ -33,6 +34,8 @@ PARTIES = {
     "ops-1": ("operator", "operator", {}),
     "ops-2": ("operator", "operator", {}),
     "lender-1": ("lender", "inquirer", {}),
+    "airline-1": ("service_provider", "inquirer", {}),
+    "tax-office": ("authority", "inquirer", {}),
     "court-1": ("furnisher", "furnisher", {"furnisher_id": "court-riverside"}),
     "self-defaulter": ("subject", "subject", {"subject_id": DEFAULTER}),
     "self-good": ("subject", "subject", {"subject_id": GOOD}),
@@ -183,7 +186,7 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
             "judgment_defaulters": "black", "major_tax_violators": "black",
             "a_grade_taxpayers": "red",
         }  # fmt: skip
-        assert _measure(client, keys["lender-1"], "premium_travel").json()["applies"] is False
+        assert _measure(client, keys["airline-1"], "premium_travel").json()["applies"] is False
 
         proposed = _propose(client, keys["ops-1"])
         assert proposed.status_code == 201, proposed.text
@@ -193,7 +196,7 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
         )  # fmt: skip
         assert entry["objection_ends_on"] == "2026-01-25"
         # proposed is not listed: no measure applies yet
-        assert _measure(client, keys["lender-1"], "premium_travel").json()["applies"] is False
+        assert _measure(client, keys["airline-1"], "premium_travel").json()["applies"] is False
         # nobody approves inside the window; nobody approves their own proposal
         early = _step(client, keys["ops-2"], entry["entry_id"], "decision", approve=True,
                       note="Looks right.")  # fmt: skip
@@ -238,7 +241,7 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
                      note="Changed my mind.")  # fmt: skip
         assert late.status_code == 409
 
-        answer = _measure(client, keys["lender-1"], "premium_travel")
+        answer = _measure(client, keys["airline-1"], "premium_travel")
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert body["applies"] is True and body["subject_id"] == DEFAULTER
@@ -257,9 +260,13 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
         clean = client.get(f"/subjects/{GOOD}", headers=bearer(keys["ops-1"])).text
         assert "This file is on no list" in clean
         # a measure no list of the subject's names does not apply
-        assert _measure(client, keys["lender-1"], "invoice_supply_limit").json()["applies"] is False
+        assert (
+            _measure(client, keys["tax-office"], "invoice_supply_limit").json()["applies"] is False
+        )
         # and no measure reaches anyone else: GOOD is on no list
-        assert _measure(client, keys["lender-1"], "premium_travel", GOOD).json()["applies"] is False
+        assert (
+            _measure(client, keys["airline-1"], "premium_travel", GOOD).json()["applies"] is False
+        )
 
         # the subject knows who looked: each check is an inquiry in its report, never hard
         report = client.get(
@@ -267,14 +274,14 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
         ).json()
         checks = [i for i in report["inquiries"] if i["purpose"] == "measure_check"]
         assert len(checks) == 4 and all(not i["hard"] for i in checks)
-        assert {i["party_id"] for i in checks} == {"lender-1"}
+        assert {i["party_id"] for i in checks} == {"airline-1", "tax-office"}
 
     actions = _actions(bureau, entry["entry_id"])
     assert [a for a, _, _ in actions] == [
         "list.propose", "list.object", "list.decide", "lists.check",
     ]  # fmt: skip
     assert [actor.split("/")[0] for _, actor, _ in actions] == [
-        "party:ops-1", "party:self-defaulter", "party:ops-2", "party:lender-1",
+        "party:ops-1", "party:self-defaulter", "party:ops-2", "party:airline-1",
     ]  # fmt: skip
     # the chain keeps digests of the words, never the words
     words = (GROUNDS, OBJECTION, "payment plan is not payment")
@@ -289,15 +296,64 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
     assert len(checks) == 5 and {n["subject_id"] for n in checks} == {DEFAULTER, GOOD}
 
 
+@pytest.mark.parametrize(
+    ("party", "measure", "status"),
+    [
+        # an employer or a landlord looks only with the subject's consent: no measure is a
+        # way round it, and a lender applies only the property restriction (a mortgage)
+        ("employer-1", "premium_travel", 403),
+        ("landlord-1", "property_purchase", 403),
+        ("lender-1", "premium_travel", 403),
+        ("lender-1", "property_purchase", 200),
+        ("airline-1", "public_procurement", 403),
+        ("airline-1", "premium_travel", 200),
+        ("tax-office", "premium_travel", 403),
+        ("tax-office", "public_procurement", 200),
+        ("ops-1", "premium_travel", 200),
+    ],
+)
+def test_only_a_party_that_applies_a_measure_may_ask_about_it(bureau, keys, party, measure, status):
+    _listed(bureau, keys)
+    more = issue_keys(bureau.ledger, {
+        "employer-1": ("employer", "inquirer", {}), "landlord-1": ("landlord", "inquirer", {}),
+    })  # fmt: skip
+    with _client(bureau) as client:
+        answer = _measure(client, {**keys, **more}[party], measure)
+        assert answer.status_code == status, answer.text
+        if status == 403:
+            assert answer.headers["content-type"] == PROBLEM
+            assert (
+                f"may not ask about it (only: {', '.join(sorted(MEASURES[measure].party_kinds))})"
+                in answer.json()["detail"]
+            )
+            # refused before the file is read: nothing recorded, nothing told, and the same
+            # answer for a subject that does not exist
+            missing = _measure(client, {**keys, **more}[party], measure, "S" + "0" * 16)
+            assert missing.status_code == 403
+        else:
+            assert answer.json()["applies"] is True
+        # the published definition says who applies each measure
+        published = client.get("/v1/lists/judgment_defaulters", headers=bearer(keys["lender-1"]))
+        shown = {m["name"]: m["party_kinds"] for m in published.json()["measures"]}
+        assert shown["premium_travel"] == ["service_provider"]
+    report = (
+        _client(bureau)
+        .get(f"/v1/subjects/{DEFAULTER}/report", headers=bearer(keys["self-defaulter"]))
+        .json()
+    )
+    checks = [i for i in report["inquiries"] if i["purpose"] == "measure_check"]
+    assert len(checks) == (0 if status == 403 else 1)
+
+
 def test_an_entry_ends_with_its_findings_term(bureau, keys):
     entry_id = _listed(bureau, keys)
     ends = date.fromisoformat(ENDS)
     day_before = datetime.combine(ends - timedelta(days=1), NOW.timetz())
     with _client(bureau, day_before) as client:
-        assert _measure(client, keys["lender-1"], "public_procurement").json()["applies"]
+        assert _measure(client, keys["tax-office"], "public_procurement").json()["applies"]
     on_the_day = datetime.combine(ends, NOW.timetz())
     with _client(bureau, on_the_day) as client:
-        assert not _measure(client, keys["lender-1"], "public_procurement").json()["applies"]
+        assert not _measure(client, keys["tax-office"], "public_procurement").json()["applies"]
         (shown,) = client.get(
             f"/v1/subjects/{DEFAULTER}/list-entries", headers=bearer(keys["ops-1"])
         ).json()
@@ -353,7 +409,7 @@ def test_removal_by_an_operator_repair_only_where_the_list_allows_it(bureau, key
                      note="The court's certificate of performance, 2027-02-12.")  # fmt: skip
         assert done.status_code == 200, done.text
         assert (done.json()["status"], done.json()["removal_reason"]) == ("removed", "satisfied")
-        assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+        assert not _measure(client, keys["airline-1"], "premium_travel").json()["applies"]
         subject = _step(client, keys["self-defaulter"], entry_id, "removal", reason="error",
                         note="x")  # fmt: skip
         assert subject.status_code == 403
@@ -400,7 +456,7 @@ def test_a_red_list_entry_rests_on_a_decision_and_a_black_one_on_a_qualifying_re
                        note="Rating confirmed.")  # fmt: skip
         # twelve months from the authority's decision, not from the listing
         assert listed.status_code == 200 and listed.json()["ends_on"] == "2026-12-20"
-        answer = _measure(client, keys["lender-1"], "expedited_tax_services", ORG).json()
+        answer = _measure(client, keys["tax-office"], "expedited_tax_services", ORG).json()
         assert answer["applies"] and answer["citations"][0]["kind"] == "red"
 
 
@@ -512,7 +568,7 @@ def test_a_batch_reporting_the_debt_paid_takes_the_subject_off_at_once(
     assert [a for a, _, _ in _actions(bureau, entry_id)][-1] == "list.remove"
     assert _notices(bureau, entry_id)[-1]["body"]["removal_reason"] == "satisfied"
     with _client(bureau, NOW + timedelta(days=60)) as client:
-        assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+        assert not _measure(client, keys["airline-1"], "premium_travel").json()["applies"]
     assert verify(bureau.ledger).ok
 
 
@@ -585,7 +641,7 @@ def test_a_finding_corrected_into_another_file_takes_the_entry_with_it(bureau, k
     )
     assert _status(bureau) == ("listed", None, None)  # a batch only ever lifts
     with _client(bureau, NOW + timedelta(days=60)) as client:
-        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+        answer = _measure(client, keys["airline-1"], "premium_travel").json()
     assert answer["applies"] is False and answer["citations"] == []
     assert _status(bureau) == ("listed", None, None)  # nor does a measure check decide it
     # nor a check while a batch is not yet resolved: its version may not be placed yet
@@ -618,10 +674,10 @@ def test_a_court_shortening_the_term_shortens_the_entry(bureau, keys, tmp_path):
         bureau, write_csv(tmp_path / "t.csv", [shorter], FINDING_COLUMNS), "court-riverside"
     )
     with _client(bureau, datetime(2027, 1, 19, 9, tzinfo=UTC)) as client:
-        assert _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+        assert _measure(client, keys["airline-1"], "premium_travel").json()["applies"]
     later = datetime(2027, 6, 1, 9, tzinfo=UTC)
     with _client(bureau, later) as client:
-        assert not _measure(client, keys["lender-1"], "premium_travel").json()["applies"]
+        assert not _measure(client, keys["airline-1"], "premium_travel").json()["applies"]
     _mark_resolved(bureau)
     assert reconcile(bureau, actor="operator-local", now=later) == [entry_id]
     assert _status(bureau)[:2] == ("removed", "evidence_changed")
@@ -646,7 +702,7 @@ def test_a_measure_check_takes_off_an_entry_whose_finding_is_lifted(
     assert receipt.status == "accepted" and receipt.rows_accepted == 1
     assert _status(bureau) == ("listed", None, None)
     with _client(bureau, NOW + timedelta(days=60)) as client:
-        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+        answer = _measure(client, keys["airline-1"], "premium_travel").json()
     assert answer["applies"] is False
     assert _status(bureau) == ("removed", "satisfied", "bureau:evidence-check")
     assert [a for a, _, _ in _actions(bureau, entry_id)][-1] == "list.remove"
@@ -660,7 +716,7 @@ def test_no_measure_rests_on_a_record_the_file_no_longer_shows(bureau, keys):
             .values(record_id="D-GONE")
         )  # fmt: skip
     with _client(bureau, AFTER_WINDOW) as client:
-        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+        answer = _measure(client, keys["airline-1"], "premium_travel").json()
     assert answer["applies"] is False and answer["citations"] == []
     # taken off by the check after the next resolve, not by a read that may be mid-merge
     _mark_resolved(bureau)
@@ -704,7 +760,7 @@ def test_a_measure_check_cites_no_entry_removed_while_it_read_the_file(bureau, k
 
     monkeypatch.setattr(service, "_file_records", lifted_meanwhile)
     with _client(bureau, AFTER_WINDOW) as client:
-        answer = _measure(client, keys["lender-1"], "premium_travel").json()
+        answer = _measure(client, keys["airline-1"], "premium_travel").json()
     assert answer["applies"] is False and answer["citations"] == []
 
 
@@ -766,7 +822,7 @@ def test_a_merged_id_leads_to_the_surviving_file(bureau, keys):
             follow_redirects=False,
         )  # fmt: skip
         assert r.status_code == 307 and r.headers["location"].endswith(f"/{GOOD}/list-entries")
-        r = _measure(client, keys["lender-1"], "premium_travel", MERGED)
+        r = _measure(client, keys["airline-1"], "premium_travel", MERGED)
         assert r.status_code == 200  # the test client follows the redirect to the file
         assert r.json()["subject_id"] == GOOD
         r = _propose(client, keys["ops-1"], subject=MERGED)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from openbureau.access.rules import PARTY_KINDS, RELYING_KINDS
 from openbureau.catalogue.model import RECORD_TYPES, SEVERITIES, VIOLATION_CATEGORIES
 from openbureau.catalogue.rules import add_months
 from openbureau.lists.rules import (
@@ -25,6 +26,7 @@ from openbureau.lists.rules import (
     ends_on,
     entry_ends_on,
     evidence_problem,
+    measure_refusal,
     objection_ends_on,
     objection_problem,
     removal_problem,
@@ -147,6 +149,27 @@ def test_no_measure_aims_at_third_parties(name):
     text = f"{m.name} {m.description}".lower()
     for word in THIRD_PARTIES:
         assert word not in text, f"measure {name} mentions {word!r}"
+
+
+@pytest.mark.parametrize("name", sorted(MEASURES))
+def test_each_measure_names_the_relying_parties_that_apply_it(name):
+    kinds = MEASURES[name].party_kinds
+    assert kinds and kinds <= RELYING_KINDS
+    # a measure check is a look at the file: those who look only with the subject's
+    # consent (employment, tenancy) apply no measure
+    assert not kinds & {"employer", "landlord"}
+
+
+@pytest.mark.parametrize("kind", sorted(PARTY_KINDS))
+@pytest.mark.parametrize("name", sorted(MEASURES))
+def test_only_the_measures_own_parties_and_operators_may_ask(name, kind):
+    refusal = measure_refusal(MEASURES[name], kind)
+    if kind == "operator" or kind in MEASURES[name].party_kinds:
+        assert refusal is None
+    else:
+        assert refusal is not None
+        assert kind in refusal and name in refusal
+        assert all(k in refusal for k in MEASURES[name].party_kinds)
 
 
 def test_paid_by_is_every_performance_link_of_the_lists():

@@ -18,13 +18,17 @@ PARTY_KINDS: dict[str, str] = {
     "insurer": "An insurer underwriting a policy",
     "employer": "An employer screening a candidate (with the candidate's consent)",
     "authority": "A court or public authority acting under an order",
+    "service_provider": "A seller a list's measure governs (an airline, a railway, a hotel, "
+    "a property seller), asking only whether that measure applies",
     "operator": "Bureau staff running the bureau, disputes and notices",
     "auditor": "An auditor checking the audit chain",
     "subject": "A person or organisation in the file, serving themselves",
 }
 
 #: Party kinds that ask about subjects (relying parties).
-RELYING_KINDS = frozenset({"lender", "landlord", "insurer", "employer", "authority"})
+RELYING_KINDS = frozenset(
+    {"lender", "landlord", "insurer", "employer", "authority", "service_provider"}
+)
 
 #: Every scope a route may require, with what it allows.
 SCOPES: dict[str, str] = {

@@ -19,6 +19,10 @@ class MeasurePublic(_Model):
     name: str
     description: str
     legal_basis: str
+    party_kinds: list[str] = Field(
+        description="The kinds of relying party that apply the measure: the only ones who "
+        "may ask whether it applies to a subject (and the bureau's operators)."
+    )
 
 
 class ListPublic(_Model):
@@ -44,7 +48,12 @@ class ListPublic(_Model):
 
 
 def _measure(m: Measure) -> MeasurePublic:
-    return MeasurePublic(name=m.name, description=m.description, legal_basis=m.legal_basis)
+    return MeasurePublic(
+        name=m.name,
+        description=m.description,
+        legal_basis=m.legal_basis,
+        party_kinds=sorted(m.party_kinds),
+    )
 
 
 def list_public(d: ListDefinition) -> ListPublic:

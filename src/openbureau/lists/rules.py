@@ -51,11 +51,16 @@ MAX_TEXT = 2000
 
 @dataclass(frozen=True)
 class Measure:
-    """What a relying party may do to (or for) a listed subject, and the law that lets it."""
+    """What a relying party may do to (or for) a listed subject, the law that lets it, and
+    the kinds of relying party that apply it: the only ones who may ask whether it applies
+    (besides the bureau's operators). A check is a look at the subject's file, so an employer
+    or a landlord, who may look only with the subject's consent, cannot learn of a listing
+    by asking about a measure it has no part in."""
 
     name: str
     description: str
     legal_basis: str
+    party_kinds: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ _PROCUREMENT = Measure(
     "Excluded from bidding for government procurement contracts while listed.",
     "Government Procurement Law art.22(1)(5): a supplier has no record of major illegal "
     "conduct in its business in the three years before it bids.",
+    frozenset({"authority"}),  # the procuring public body
 )
 
 LISTS: dict[str, ListDefinition] = {
@@ -146,6 +152,7 @@ LISTS: dict[str, ListDefinition] = {
                     "listed subject.",
                     "SPC Provisions on Restricting High Consumption of Judgment Debtors (2015) "
                     "art.3(1).",
+                    frozenset({"service_provider"}),  # airlines, railways
                 ),
                 Measure(
                     "luxury_spending",
@@ -153,6 +160,7 @@ LISTS: dict[str, ListDefinition] = {
                     "listed subject.",
                     "SPC Provisions on Restricting High Consumption of Judgment Debtors (2015) "
                     "art.3(2).",
+                    frozenset({"service_provider"}),  # hotels, clubs
                 ),
                 Measure(
                     "property_purchase",
@@ -160,6 +168,8 @@ LISTS: dict[str, ListDefinition] = {
                     "listed subject.",
                     "SPC Provisions on Restricting High Consumption of Judgment Debtors (2015) "
                     "art.3(3)-(4).",
+                    # sellers and builders, the property registry, a lender financing it
+                    frozenset({"service_provider", "authority", "lender"}),
                 ),
                 _PROCUREMENT,
             ),
@@ -191,6 +201,7 @@ LISTS: dict[str, ListDefinition] = {
                     "application.",
                     "STA Measures for Publishing Information on Major Tax Violation and "
                     "Dishonesty Cases (2021); Tax Collection Administration Law art.45.",
+                    frozenset({"authority"}),  # the tax office
                 ),
             ),
         ),
@@ -211,6 +222,7 @@ LISTS: dict[str, ListDefinition] = {
                     "expedited_tax_services",
                     "Invoices supplied as needed and tax matters handled through a green channel.",
                     "STA Measures for Tax Credit Management (2014) art.29.",
+                    frozenset({"authority"}),  # the tax office
                 ),
             ),
         ),
@@ -266,6 +278,18 @@ def performed(
         and other.get(rule.link_field) == link
         and other.get(paid_field) is not None
         for kind, other in others
+    )
+
+
+def measure_refusal(measure: Measure, party_kind: str) -> str | None:
+    """Why a party of `party_kind` may not ask whether `measure` applies, or None. Operators
+    may ask about any measure (a dispute or an objection may turn on it)."""
+    if party_kind == "operator" or party_kind in measure.party_kinds:
+        return None
+    who = ", ".join(sorted(measure.party_kinds))
+    return (
+        f"a party of kind {party_kind} does not apply the measure {measure.name} and may not "
+        f"ask about it (only: {who})"
     )
 
 

@@ -54,6 +54,10 @@ class ListConflict(ListError):
     """The subject already has an entry on that list, or the entry moved on meanwhile."""
 
 
+class MeasureRefused(ListError):
+    """The caller's kind of party does not apply the measure it asked about."""
+
+
 class EntryNotFound(LookupError):
     """No such entry (among those the caller may see)."""
 
@@ -618,10 +622,17 @@ def check_measure(
     each entry with the list's and the measure's legal basis, and says when the finding is
     under dispute. The check is an access to the file: it is recorded as an inquiry (purpose
     measure_check, soft: never in the score), told to the subject, and audited. Raises
-    ListError for an unknown measure, SubjectNotFound or SubjectMerged."""
+    ListError for an unknown measure, MeasureRefused when the caller's kind of party does
+    not apply the measure (nothing read, nothing recorded), SubjectNotFound or
+    SubjectMerged."""
     found = rules.MEASURES.get(measure)
     if found is None:
         raise ListError(f"unknown measure {measure!r}; known: {', '.join(rules.MEASURES)}")
+    refusal = rules.measure_refusal(found, caller.party_kind)
+    if refusal:
+        # refused before any lookup: the caller learns nothing of the file, not even that
+        # the subject exists
+        raise MeasureRefused(refusal)
     today = utc_day(now)
     with bureau.ledger.connect() as conn:
         live_subject(conn, subject_id)

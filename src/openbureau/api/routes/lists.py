@@ -27,6 +27,7 @@ from openbureau.lists.service import (
     EntryNotFound,
     ListConflict,
     ListError,
+    MeasureRefused,
     all_entries,
     check_measure,
     decide_entry,
@@ -227,7 +228,10 @@ def read_subject_entries(
 @subjects_router.get(
     "/{subject_id}/measures/{measure}",
     summary="May a measure apply to the subject?",
-    responses={422: problem_doc("Unknown measure.")},
+    responses={
+        403: problem_doc("The caller's kind of party does not apply this measure."),
+        422: problem_doc("Unknown measure."),
+    },
 )
 def read_measure(
     subject_id: SubjectId,
@@ -238,11 +242,15 @@ def read_measure(
 ) -> MeasureAnswer:
     """Yes only while the subject is on a list that names the measure; the answer cites
     each entry, the list's legal basis and the measure's. The check is shown to the subject
-    as an inquiry (purpose measure_check, never in the score) and told to it."""
+    as an inquiry (purpose measure_check, never in the score) and told to it. Only the kinds
+    of relying party that apply the measure may ask (its `party_kinds` in GET /v1/lists):
+    any other gets 403 before anything is read."""
     try:
         return check_measure(
             bureau, subject_id, measure, caller=caller, now=request.app.state.now()
         )
+    except MeasureRefused as exc:
+        return _refused(str(exc), 403)  # type: ignore[return-value]
     except ListError as exc:
         return _refused(str(exc))  # type: ignore[return-value]
 
@@ -259,6 +267,7 @@ def _step(action, bureau, entry_id: str, *args, **kwargs) -> ListEntryPublic:
 
 
 _KINDS = {
+    403: ("measure-refused", "Not a party that applies this measure"),
     404: ("list-entry-not-found", "No such list entry"),
     409: ("list-conflict", "List entry already open or moved on"),
     422: ("list-refused", "List step not allowed"),
