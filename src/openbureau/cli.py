@@ -319,6 +319,37 @@ def score(
     console.print_json(json.dumps(_as_dict(summary), default=str))
 
 
+@app.command()
+def rescore(
+    subject_id: Annotated[str, typer.Argument(help="The subject to score again.")],
+    home: HomeOption = None,
+) -> None:
+    """Score one subject again: its latest published score's date and model, from its
+    records as a report reads them now (a correction since the run, a record a dispute
+    deleted). Publishes the result in place of that score if it differs, audited as
+    `score.rescored`; prints the score before and after."""
+    from datetime import UTC, datetime
+
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.reports.service import SubjectMerged, SubjectNotFound, live_subject
+    from openbureau.scoring.artefact import ModelNotFound
+    from openbureau.scoring.rescore import rescore_subject
+
+    bureau = _bureau(home)
+    try:
+        with bureau.ledger.connect() as conn:
+            live_subject(conn, subject_id)
+        found = rescore_subject(
+            bureau, subject_id, actor=LOCAL_OPERATOR, purpose="score-correction",
+            why="rescored on an operator's request", now=datetime.now(UTC),
+        )  # fmt: skip
+    except (SubjectNotFound, SubjectMerged, ModelNotFound) as exc:
+        _fail(str(exc), 2)
+    if found is None:
+        _fail(f"subject {subject_id!r} has no published score yet: run `openbureau score`", 2)
+    console.print_json(json.dumps(_as_dict(found), default=str))
+
+
 @audit_app.command("verify")
 def audit_verify(
     checkpoint: Annotated[

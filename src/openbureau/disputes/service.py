@@ -143,7 +143,8 @@ def answer_dispute(
     now: datetime,
 ) -> DisputePublic:
     """The furnisher's answer: verified, corrected or unverifiable (the record is deleted:
-    left out of every report and score from now on, and out of storage at the next purge).
+    left out of every report and score from now on, and out of storage at the next purge;
+    the subject's published score is recomputed without it at once, `scoring.rescore`).
     With `furnisher_id`, only that furnisher's disputes can be answered. Raises
     DisputeNotFound, DisputeConflict (answered already) or DisputeError (an unknown outcome,
     an empty or overlong note)."""
@@ -209,6 +210,15 @@ def answer_dispute(
         conn.execute(
             insert(outbox_table).values(**outbox.notice_row(subject_id, "dispute", notice, now))
         )
+    if outcome == DELETES:
+        # the deleted record leaves the published score now, not at the next population run
+        from openbureau.scoring.rescore import rescore_quietly  # noqa: PLC0415 - reads reports
+
+        rescore_quietly(
+            bureau, subject_id, actor=actor, purpose=PURPOSE,
+            why=f"dispute {dispute_id}: record {found.furnisher_id}/{found.record_id} deleted",
+            now=now,
+        )  # fmt: skip
     return shown
 
 

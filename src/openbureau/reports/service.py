@@ -267,6 +267,11 @@ def _reason(raw: Any) -> ReasonCode:
     return ReasonCode(code=None, text=str(raw))
 
 
+def without_deleted(bureau: Bureau, held: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`held` (a file's records) without the versions a dispute's answer deleted."""
+    return _dispute_marks(bureau, held)[0]
+
+
 def _dispute_marks(
     bureau: Bureau, held: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], DisputeMark]]:

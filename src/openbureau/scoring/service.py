@@ -61,7 +61,7 @@ def _population(bureau: Bureau) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=["subject_id"])
 
 
-def _score_rows(scored: pd.DataFrame, as_of: date, version: str) -> list[dict]:
+def score_rows(scored: pd.DataFrame, as_of: date, version: str) -> list[dict]:
     """Ledger rows for the scores table (plain Python values; NaN and NA become None)."""
     now = datetime.now(UTC)
     columns: dict[str, list] = {}
@@ -189,7 +189,7 @@ def score_population(
             "n_not_scorable": len(scored) - n_scorable,
         },
     }
-    _publish(bureau, as_of, version, _score_rows(scored, as_of, version), run_row, progress)
+    _publish(bureau, as_of, version, score_rows(scored, as_of, version), run_row, progress)
     step("publish", 4)
     m_train, m_valid = model.metrics["train"], model.metrics["validate"]
     return ScoreRunSummary(

@@ -1,0 +1,144 @@
+"""Score one subject again: at its published score's date, with that score's model, from its
+records as a report reads them now.
+
+A record a dispute deletes leaves the subject's report at once. Without this it would stay
+in the published score, and so in every answer a lender gets, until the next
+`openbureau score` of the whole population. The score is recomputed the way the population
+run computes it (the same features, the same published scorecard, the same rules for
+pillars and reasons; tests hold the two equal) and replaces the published row only when it
+differs, with an audit entry that keeps the score before and after."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import update
+
+from openbureau.audit import service as audit
+from openbureau.bootstrap import Bureau
+from openbureau.catalogue.model import PILLARS
+from openbureau.reports import reads
+from openbureau.reports.service import without_deleted
+from openbureau.scoring.artefact import model_row, published_card, read_published
+from openbureau.scoring.explain import subject_features
+from openbureau.scoring.scorecard import score_frame
+from openbureau.scoring.service import score_rows
+from openbureau.storage.ledger import scores
+
+log = logging.getLogger(__name__)
+
+#: The columns of a published score that a rescore recomputes.
+SCORED = (
+    "scorable",
+    "score",
+    "not_scorable_reason",
+    *(f"pillar_{p}" for p in PILLARS),
+    "reasons",
+)
+
+
+@dataclass(frozen=True)
+class Rescore:
+    """What a rescore found: the subject's published score before and after (None: not
+    scorable), and whether the published row changed."""
+
+    subject_id: str
+    as_of: date
+    model_version: str
+    before: int | None
+    after: int | None
+    changed: bool
+
+
+def recompute(bureau: Bureau, subject_id: str, as_of: date, model_version: str) -> dict:
+    """The score row (as the population run publishes it) of one subject at `as_of` with the
+    model `model_version`, from the subject's records known on `as_of`, deleted ones left
+    out. Raises ModelNotFound when the model's published scorecard is gone."""
+    with bureau.ledger.connect() as conn:
+        artefact = model_row(conn, model_version)["artefact_path"]
+    card = published_card(read_published(bureau.settings.home, artefact))
+    keys = reads.subject_identity_keys(bureau.lake, subject_id)
+    held = without_deleted(bureau, reads.subject_records(bureau.lake, keys, as_of))
+    features = subject_features(subject_id, held, as_of) or {"subject_id": subject_id}
+    # a subject with no record known at as_of has no feature row: as in the population run,
+    # no records (not scorable), every characteristic missing
+    frame = pd.DataFrame([features])
+    for name in ("record_count", *(f"n_{p}" for p in PILLARS)):
+        frame[name] = frame[name].fillna(0) if name in frame else 0
+    for name in ("history_months", *card.features):
+        if name not in frame:
+            frame[name] = float("nan")
+    return score_rows(score_frame(card, frame), as_of, model_version)[0]
+
+
+def rescore_subject(
+    bureau: Bureau, subject_id: str, *, actor: str, purpose: str, why: str, now: datetime
+) -> Rescore | None:
+    """Recompute the subject's latest published score (its date, its model) and publish the
+    result in its place if it differs, with a `score.rescored` audit entry naming `why`.
+    None when the subject has no published score. `subject_id` must be a surviving id."""
+    with bureau.ledger.connect() as conn:
+        row = reads.latest_score_row(conn, subject_id, None)
+    if row is None:
+        return None
+    fresh = recompute(bureau, subject_id, row["as_of"], row["model_version"])
+    outcome = Rescore(
+        subject_id=subject_id,
+        as_of=row["as_of"],
+        model_version=row["model_version"],
+        before=row["score"],
+        after=fresh["score"],
+        changed=any(_differs(row[c], fresh[c]) for c in SCORED),
+    )
+    if not outcome.changed:
+        return outcome
+    key = (
+        scores.c.subject_id == subject_id,
+        scores.c.as_of == row["as_of"],
+        scores.c.model_version == row["model_version"],
+    )
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(scores).where(*key).values(**{c: fresh[c] for c in SCORED}, published_at=now)
+        )
+        audit.append(
+            conn,
+            actor=actor,
+            action="score.rescored",
+            subject_id=subject_id,
+            purpose=purpose,
+            payload={
+                "as_of": row["as_of"].isoformat(),
+                "model_version": row["model_version"],
+                "score_before": row["score"],
+                "score_after": fresh["score"],
+                "scorable_after": fresh["scorable"],
+                "why": why,
+            },
+            occurred_at=now,
+        )
+    return outcome
+
+
+def rescore_quietly(
+    bureau: Bureau, subject_id: str, *, actor: str, purpose: str, why: str, now: datetime
+) -> Rescore | None:
+    """`rescore_subject` after work already committed (a dispute's answer): a failure is
+    logged, never raised, so it cannot hide that work; the next population run publishes the
+    score anyway."""
+    try:
+        return rescore_subject(bureau, subject_id, actor=actor, purpose=purpose, why=why, now=now)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.warning("score of %s not recomputed (%s)", subject_id, why, exc_info=True)
+        return None
+
+
+def _differs(stored, fresh) -> bool:
+    if isinstance(stored, float) or isinstance(fresh, float):
+        if stored is None or fresh is None:
+            return stored is not fresh
+        return abs(stored - fresh) > 1e-9
+    return stored != fresh
