@@ -70,7 +70,10 @@ def measure(home: Path, n_entries: int, n_checks: int) -> dict:
         conn.execute(delete(list_entries))  # the copy's own entries, if any, make way
         conn.execute(
             insert(parties).values(
-                party_id="bench-lender", kind="lender", name="Bench Lender", created_at=now
+                party_id="bench-airline",
+                kind="service_provider",
+                name="Bench Airline",
+                created_at=now,
             )
         )
         for i, (subject, furnisher, record, case) in enumerate(found):
@@ -102,7 +105,9 @@ def measure(home: Path, n_entries: int, n_checks: int) -> dict:
             s for s in conn.execute(select(scores.c.subject_id).limit(5000)).scalars()
             if s not in listed
         ]  # fmt: skip
-    caller = Caller(party_id="bench-lender", party_kind="lender", key_id="bench", role="inquirer")
+    caller = Caller(
+        party_id="bench-airline", party_kind="service_provider", key_id="bench", role="inquirer"
+    )
     started = time.perf_counter()
     removals = entries_to_clear(bureau, today)
     reconcile_seconds = time.perf_counter() - started
