@@ -253,6 +253,12 @@ def _validate(
     )
 
 
+#: Failing rows tested check by check at a time, as a range of row numbers: a file whose
+#: every row fails (a malformed date in each) is turned into lines a slice at a time, so
+#: the step holds a bounded part of it outside the engine's memory limit.
+PROBLEM_ROWS_AT_ONCE = 200_000
+
+
 def _fill_problems(
     con, checks: tuple[RowCheck, ...], present: list[str], record_types: list[str]
 ) -> None:
@@ -264,18 +270,29 @@ def _fill_problems(
         "message VARCHAR, value VARCHAR, check_order INTEGER)"
     )
     query, params = sql.failing_rows_select("src", checks, present, record_types)
-    con.execute(f"CREATE TEMP TABLE failing AS {query}", params)
-    if not con.execute("SELECT count(*) FROM failing").fetchall()[0][0]:
-        return
-    kept = sql.applicable_checks(checks, present, record_types)
-    query, params = sql.check_results_select("failing", kept)
-    results = con.sql(query, params=params).to_arrow_table()
-    lines = problem_lines(results, kept, [checks.index(c) for c in kept])
-    con.register("problem_lines", lines)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE failing AS {query}", params)
     try:
-        con.execute("INSERT INTO problems SELECT * FROM problem_lines")
+        count, last = con.execute("SELECT count(*), max(_row) FROM failing").fetchall()[0]
+        if not count:
+            return
+        kept = sql.applicable_checks(checks, present, record_types)
+        orders = [checks.index(c) for c in kept]
+        query, params = sql.check_results_select("failing", kept)
+        first = con.execute("SELECT min(_row) FROM failing").fetchall()[0][0]
+        for low in range(first, last + 1, PROBLEM_ROWS_AT_ONCE):
+            part = con.sql(
+                f"SELECT * FROM ({query}) WHERE _row >= $low AND _row < $high",
+                params={**params, "low": low, "high": low + PROBLEM_ROWS_AT_ONCE},
+            ).to_arrow_table()
+            if not part.num_rows:
+                continue
+            con.register("problem_lines", problem_lines(part, kept, orders))
+            try:
+                con.execute("INSERT INTO problems SELECT * FROM problem_lines")
+            finally:
+                con.unregister("problem_lines")
     finally:
-        con.unregister("problem_lines")
+        con.execute("DROP TABLE IF EXISTS failing")
 
 
 def _check_resent_values(

@@ -122,6 +122,27 @@ _NEEDS = {
 }
 
 
+#: Columns a test's SQL (`_predicate`) reads besides the check's own column.
+_ALSO_READS = {
+    "missing_for": ("record_type",),
+    "outside": ("record_type",),
+    "missing_scheme": ("national_id",),
+    "scheme_for_other_kind": ("subject_kind",),
+    "person_unnamed": ("subject_kind", "given_name", "family_name"),
+    "org_unnamed": ("subject_kind", "org_name"),
+    "born_after_report": ("date_of_birth", "reported_on"),
+}
+
+
+def columns_read(checks: Sequence[RowCheck]) -> list[str]:
+    """`_row`, `record_type` and every column the checks' SQL reads, in catalogue order."""
+    read = {"_row", "record_type"}
+    for c in checks:
+        read.add(c.column)
+        read.update(_ALSO_READS.get(c.test, ()))
+    return ["_row", "record_type", *sorted(read - {"_row", "record_type"})]
+
+
 def applicable_checks(
     checks: Sequence[RowCheck], present: Collection[str], record_types: Collection[str]
 ) -> list[RowCheck]:
@@ -166,10 +187,13 @@ def _where(checks: Sequence[RowCheck], p: Params) -> str:
 def failing_rows_select(
     source: str, checks: Sequence[RowCheck], present: Collection[str], record_types: Collection[str]
 ) -> tuple[str, dict]:
-    """Every column of the rows of `source` failing any check (most rows fail none)."""
+    """The rows of `source` failing any check (most rows fail none), with the columns the
+    checks read (`columns_read`): all a check-by-check test of them needs."""
     p = Params()
-    where = _where(applicable_checks(checks, present, record_types), p)
-    return f"SELECT * FROM {quote(source)} WHERE {where}", p.values
+    kept = applicable_checks(checks, present, record_types)
+    where = _where(kept, p)
+    columns = ", ".join(quote(c) for c in columns_read(kept))
+    return f"SELECT {columns} FROM {quote(source)} WHERE {where}", p.values
 
 
 def has_repeats_select(source: str) -> str:
@@ -181,9 +205,9 @@ def has_repeats_select(source: str) -> str:
 
 
 def check_results_select(source: str, checks: Sequence[RowCheck]) -> tuple[str, dict]:
-    """For each row of `source`: `_row`, `record_type`, the value of every column the
-    `checks` read, and one boolean per check in order (`__check_0`, ...), true where the
-    row fails it (a check whose test is NULL passes).
+    """For each row of `source`: `_row`, `record_type`, the value of each check's own column
+    (the one its problem line shows), and one boolean per check in order (`__check_0`, ...),
+    true where the row fails it (a check whose test is NULL passes).
 
     Run over the few failing rows only: a boolean per check costs far less to plan than a
     list of problem structs built and unnested in SQL, which cost more than the rest of
