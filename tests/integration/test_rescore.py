@@ -10,28 +10,36 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from factories import make_bureau, synthetic_population
+from factories import synthetic_population
 from openbureau.audit.service import verify
+from openbureau.bootstrap import build_bureau
 from openbureau.cli import app
+from openbureau.config import Settings
 from openbureau.disputes.service import answer_dispute, open_dispute
 from openbureau.ingest.service import add_furnisher
 from openbureau.reports import reads
+from openbureau.reports.service import without_deleted
+from openbureau.scoring import rescore
+from openbureau.scoring import service as scoring_service
 from openbureau.scoring.rescore import SCORED, recompute, rescore_subject
 from openbureau.scoring.service import score_population
+from openbureau.storage import serving
 from openbureau.storage.ledger import audit_log, scores
 
 AS_OF = date(2024, 12, 31)
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory):
-    """A scored population (the tests may run in any order: the deletion test's bureau
-    still agrees with the population run, which is what the other checks)."""
-    bureau = make_bureau(tmp_path_factory.mktemp("rescore"))
+def scored(tmp_path_factory, ledger_url):
+    """A scored population, on each ledger (the tests may run in any order: after each,
+    the bureau still agrees with the population run, which is what the others check)."""
+    home = tmp_path_factory.mktemp("rescore") / "home"
+    bureau = build_bureau(Settings(home=home, ledger_url=ledger_url, environment="test"))
     lake = synthetic_population(300, thin=4)
     lake.subject("E")  # in the ledger and linked, but no records at all
     lake.write(bureau)
     summary = score_population(bureau, AS_OF)
+    serving.compact(bureau.lake)  # reports (and so rescores) read a few row groups
     return bureau, summary.model_version
 
 
@@ -55,7 +63,7 @@ def test_recompute_gives_every_subject_the_row_the_population_run_published(scor
     bureau, version = scored
     published = _published(bureau)
     assert {r["scorable"] for r in published.values()} == {True, False}
-    # every subject not scorable, and a quarter of the others (each costs a report's read)
+    # every subject not scorable, and a quarter of the others (each costs about 0.1 s)
     chosen = [
         s for i, (s, r) in enumerate(sorted(published.items())) if not r["scorable"] or i % 4 == 0
     ]
@@ -73,30 +81,30 @@ def test_recompute_gives_every_subject_the_row_the_population_run_published(scor
     assert _published(bureau)["P00001"]["published_at"] == published["P00001"]["published_at"]
 
 
-def _late_once(bureau) -> tuple[str, str]:
-    """A scorable subject with exactly one month 30 days late or worse in the two years to
-    AS_OF, and that month's record id: the card counts such months and the months since the
-    last, so deleting it must raise the score."""
-    since = date(2023, 1, 1)
-    for subject_id, row in sorted(_published(bureau).items()):
-        if not row["scorable"]:
-            continue
-        keys = reads.subject_identity_keys(bureau.lake, subject_id)
-        late = [
-            r["record_id"]
-            for r in reads.subject_records(bureau.lake, keys, AS_OF)
-            if r["record_type"] == "credit_account"
-            and (r["days_past_due"] or 0) >= 30
-            and r["reporting_month"] >= since
-        ]
-        if len(late) == 1:
-            return subject_id, late[0]
-    raise AssertionError("the synthetic population has nobody late exactly once")
+@pytest.fixture(scope="module")
+def late(scored) -> dict[str, list[str]]:
+    """Each scorable subject's months 30 days late or worse in the two years to AS_OF, as
+    the population came (each test deletes from a subject of its own)."""
+    bureau, _ = scored
+    return {
+        subject_id: _late_records(bureau, subject_id, since=date(2023, 1, 1))
+        for subject_id, row in sorted(_published(bureau).items())
+        if row["scorable"]
+    }
 
 
-def test_a_deleted_record_leaves_the_published_score_at_once(scored):
+def _late_exactly(late: dict[str, list[str]], n: int, skip: int = 0) -> tuple[str, list[str]]:
+    """A subject late exactly `n` times (the `skip`+1-th such), and those months' record
+    ids: the card counts such months and the months since the last, so deleting them all
+    must raise the score."""
+    found = [(s, records) for s, records in late.items() if len(records) == n]
+    assert len(found) > skip, f"fewer than {skip + 1} subjects late exactly {n} times"
+    return found[skip]
+
+
+def test_a_deleted_record_leaves_the_published_score_at_once(scored, late):
     bureau, version = scored
-    subject_id, record_id = _late_once(bureau)
+    subject_id, (record_id,) = _late_exactly(late, 1)
     add_furnisher(bureau, "bank-1", "bank", "Bank")
     before = _published(bureau)[subject_id]
     now = datetime.now(UTC)
@@ -119,23 +127,106 @@ def test_a_deleted_record_leaves_the_published_score_at_once(scored):
     rerun = _published(bureau)
     assert _same(after, rerun[subject_id])
     assert all(_same(row, rerun[s]) for s, row in others.items())
-    # recorded: who, why, the score before and after
-    with bureau.ledger.connect() as conn:
-        entry = conn.execute(select(audit_log).where(audit_log.c.action == "score.rescored")).one()
+    # recorded: who and why, never the score (the chain outlives an erasure of the file)
+    (entry,) = [e for e in _rescored(bureau) if dispute.dispute_id in e.payload]
     assert entry.subject_id == subject_id and entry.actor == "party:bank-1/key:k"
-    assert f'"score_before":{before["score"]}' in entry.payload
-    assert f'"score_after":{after["score"]}' in entry.payload
-    assert dispute.dispute_id in entry.payload
+    assert '"scorable_after":true' in entry.payload and "score_after" not in entry.payload
+    assert verify(bureau.ledger).ok
+
+
+def _rescored(bureau) -> list:
+    with bureau.ledger.connect() as conn:
+        query = select(audit_log).where(audit_log.c.action == "score.rescored")
+        return list(conn.execute(query.order_by(audit_log.c.seq)))
+
+
+def _delete(bureau, subject_id: str, record_id: str, reason: str) -> None:
+    now = datetime.now(UTC)
+    opened = open_dispute(bureau, subject_id, "bank-1", record_id, reason,
+                          actor=f"party:self/{subject_id}", now=now)  # fmt: skip
+    answer_dispute(bureau, opened.dispute_id, "unverifiable", "Not on file.",
+                   actor="party:bank-1/key:k", furnisher_id="bank-1", now=now)  # fmt: skip
+
+
+def _late_records(bureau, subject_id: str, since: date) -> list[str]:
+    """The subject's months 30 days late or worse from `since`, not deleted, oldest first."""
+    keys = reads.subject_identity_keys(bureau.lake, subject_id)
+    held = without_deleted(bureau, reads.subject_records(bureau.lake, keys, AS_OF))
+    late = [
+        r for r in held
+        if r["record_type"] == "credit_account" and (r["days_past_due"] or 0) >= 30
+        and r["reporting_month"] >= since
+    ]  # fmt: skip
+    return [r["record_id"] for r in sorted(late, key=lambda r: r["reporting_month"])]
+
+
+def test_a_deletion_while_a_scoring_run_reads_the_lake_survives_its_publication(
+    scored, late, monkeypatch
+):
+    """The run read the lake before the answer, and publishes a score still counting the
+    record over the answer's rescore: it rescores that subject again once it has published."""
+    bureau, version = scored
+    add_furnisher(bureau, "bank-1", "bank", "Bank")
+    subject_id, (record_id,) = _late_exactly(late, 1, skip=1)
+    publish = scoring_service._publish
+
+    def answer_then_publish(*args, **kwargs):
+        _delete(bureau, subject_id, record_id, "Not my debt.")
+        return publish(*args, **kwargs)
+
+    monkeypatch.setattr(scoring_service, "_publish", answer_then_publish)
+    score_population(bureau, AS_OF)
+    monkeypatch.undo()
+    assert _same(_published(bureau)[subject_id], recompute(bureau, subject_id, AS_OF, version))
+    # the chain tells it in order: the answer's rescore, the run's publication, the run's
+    # rescore of the subject it had just published
+    with bureau.ledger.connect() as conn:
+        actions = [
+            a for (a,) in conn.execute(select(audit_log.c.action).order_by(audit_log.c.seq))
+            if a in ("score.rescored", "scores.published")
+        ][-3:]  # fmt: skip
+    assert actions == ["score.rescored", "scores.published", "score.rescored"]
+
+
+def test_a_recomputation_overtaken_by_another_deletion_is_not_published(scored, late, monkeypatch):
+    """Two answers deleting two records of one file at once: a rescore whose recomputation
+    began before the other deletion landed must not publish (it still counts that record);
+    it reads the file again. The first recomputation here returns a marked row, which must
+    never reach the ledger."""
+    bureau, version = scored
+    add_furnisher(bureau, "bank-1", "bank", "Bank")
+    subject_id, (first, second) = _late_exactly(late, 2, skip=1)
+    real = rescore.recompute
+    calls = []
+
+    def overtaken(*args):
+        row = real(*args)
+        calls.append(args)
+        if len(calls) == 1:  # the other answer lands while this one recomputes
+            monkeypatch.setattr(rescore, "recompute", real)
+            _delete(bureau, subject_id, second, "Not mine either.")
+            monkeypatch.setattr(rescore, "recompute", overtaken)
+            return {**row, "scorable": True, "score": 333}  # stale, and marked
+        return row
+
+    monkeypatch.setattr(rescore, "recompute", overtaken)
+    _delete(bureau, subject_id, first, "Not mine.")
+    monkeypatch.undo()
+    assert len(calls) == 2  # read again, recomputed with both deletions
+    published = _published(bureau)[subject_id]
+    assert published["score"] != 333
+    assert _same(published, recompute(bureau, subject_id, AS_OF, version))
     assert verify(bureau.ledger).ok
 
 
 def test_the_command_rescores_one_subject_and_refuses_an_unknown_one(scored):
     bureau, _ = scored
     home = str(bureau.settings.home)
-    done = CliRunner().invoke(app, ["rescore", "P00002", "--home", home])
+    env = {"OPENBUREAU_LEDGER_URL": bureau.settings.resolved_ledger_url}
+    done = CliRunner().invoke(app, ["rescore", "P00002", "--home", home], env=env)
     assert done.exit_code == 0, done.output
     shown = json.loads(done.output)
     assert shown["subject_id"] == "P00002" and shown["as_of"] == AS_OF.isoformat()
     assert shown["changed"] is False and shown["before"] == shown["after"]
-    missing = CliRunner().invoke(app, ["rescore", "NOBODY", "--home", home])
+    missing = CliRunner().invoke(app, ["rescore", "NOBODY", "--home", home], env=env)
     assert missing.exit_code == 2 and "no subject 'NOBODY'" in missing.output

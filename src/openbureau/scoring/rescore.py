@@ -6,7 +6,16 @@ in the published score, and so in every answer a lender gets, until the next
 `openbureau score` of the whole population. The score is recomputed the way the population
 run computes it (the same features, the same published scorecard, the same rules for
 pillars and reasons; tests hold the two equal) and replaces the published row only when it
-differs, with an audit entry that keeps the score before and after."""
+differs, with an audit entry saying why (not the score itself: the chain outlives an
+erasure of the subject's file, the scores do not).
+
+Concurrent writers of one score row (two answers deleting two of a subject's records, a
+population run publishing) are settled optimistically, under the audit chain's lock (taken
+first, as every writer that also deletes scores takes it): the row is replaced only if no
+record of the file was deleted since the recomputation read the file and the row is still
+the one it started from; else it is read and recomputed again. A run that
+read the lake before a deletion rescores that subject after it publishes
+(`scoring.service.score_population`)."""
 
 from __future__ import annotations
 
@@ -15,18 +24,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
 from openbureau.catalogue.model import PILLARS
+from openbureau.disputes.rules import DELETES
 from openbureau.reports import reads
 from openbureau.reports.service import without_deleted
 from openbureau.scoring.artefact import model_row, published_card, read_published
 from openbureau.scoring.explain import subject_features
-from openbureau.scoring.scorecard import score_frame
-from openbureau.scoring.service import score_rows
-from openbureau.storage.ledger import scores
+from openbureau.scoring.scorecard import score_frame, score_rows
+from openbureau.storage.ledger import disputes, scores
 
 log = logging.getLogger(__name__)
 
@@ -74,53 +83,83 @@ def recompute(bureau: Bureau, subject_id: str, as_of: date, model_version: str) 
     return score_rows(score_frame(card, frame), as_of, model_version)[0]
 
 
+#: Times a rescore reads, recomputes and tries to replace a row another writer keeps changing.
+ATTEMPTS = 3
+
+
+class RescoreConflict(RuntimeError):
+    """The score row kept changing under the rescore."""
+
+
 def rescore_subject(
     bureau: Bureau, subject_id: str, *, actor: str, purpose: str, why: str, now: datetime
 ) -> Rescore | None:
     """Recompute the subject's latest published score (its date, its model) and publish the
     result in its place if it differs, with a `score.rescored` audit entry naming `why`.
-    None when the subject has no published score. `subject_id` must be a surviving id."""
-    with bureau.ledger.connect() as conn:
-        row = reads.latest_score_row(conn, subject_id, None)
-    if row is None:
-        return None
-    fresh = recompute(bureau, subject_id, row["as_of"], row["model_version"])
-    outcome = Rescore(
-        subject_id=subject_id,
-        as_of=row["as_of"],
-        model_version=row["model_version"],
-        before=row["score"],
-        after=fresh["score"],
-        changed=any(_differs(row[c], fresh[c]) for c in SCORED),
-    )
-    if not outcome.changed:
-        return outcome
-    key = (
-        scores.c.subject_id == subject_id,
-        scores.c.as_of == row["as_of"],
-        scores.c.model_version == row["model_version"],
-    )
-    with bureau.ledger.begin() as conn:
-        conn.execute(
-            update(scores).where(*key).values(**{c: fresh[c] for c in SCORED}, published_at=now)
-        )
-        audit.append(
-            conn,
-            actor=actor,
-            action="score.rescored",
+    None when the subject has no published score. `subject_id` must be a surviving id.
+    Raises RescoreConflict when the row changed under it `ATTEMPTS` times."""
+    for _ in range(ATTEMPTS):
+        with bureau.ledger.connect() as conn:
+            row = reads.latest_score_row(conn, subject_id, None)
+            known = _deletions(conn, subject_id)
+        if row is None:
+            return None
+        fresh = recompute(bureau, subject_id, row["as_of"], row["model_version"])
+        outcome = Rescore(
             subject_id=subject_id,
-            purpose=purpose,
-            payload={
-                "as_of": row["as_of"].isoformat(),
-                "model_version": row["model_version"],
-                "score_before": row["score"],
-                "score_after": fresh["score"],
-                "scorable_after": fresh["scorable"],
-                "why": why,
-            },
-            occurred_at=now,
+            as_of=row["as_of"],
+            model_version=row["model_version"],
+            before=row["score"],
+            after=fresh["score"],
+            changed=any(_differs(row[c], fresh[c]) for c in SCORED),
         )
-    return outcome
+        if not outcome.changed:
+            return outcome
+        with bureau.ledger.begin() as conn:
+            # the chain first, then the row (one lock order); every answer appends to the
+            # chain, so while this holds it no deletion can land unseen
+            audit.lock_chain(conn)
+            if _deletions(conn, subject_id) != known:
+                continue  # a record deleted meanwhile: this recomputation still counts it
+            done = conn.execute(
+                update(scores)
+                .where(
+                    scores.c.subject_id == subject_id,
+                    scores.c.as_of == row["as_of"],
+                    scores.c.model_version == row["model_version"],
+                    # still the row this recomputation started from (not a run's new one)
+                    scores.c.published_at == row["published_at"],
+                )
+                .values(**{c: fresh[c] for c in SCORED}, published_at=now)
+            )
+            if done.rowcount != 1:
+                continue  # replaced meanwhile: read it again
+            audit.append(
+                conn,
+                actor=actor,
+                action="score.rescored",
+                subject_id=subject_id,
+                purpose=purpose,
+                payload={
+                    "as_of": row["as_of"].isoformat(),
+                    "model_version": row["model_version"],
+                    "scorable_after": fresh["scorable"],
+                    "why": why,
+                },
+                occurred_at=now,
+            )
+            return outcome
+    raise RescoreConflict(f"the score of {subject_id} changed {ATTEMPTS} times while rescored")
+
+
+def _deletions(conn, subject_id: str) -> frozenset[str]:
+    """The disputes whose answer deleted a record of the subject's file (ids merged into it
+    included)."""
+    ids = reads.subject_and_merged_ids(conn, subject_id)
+    query = select(disputes.c.dispute_id).where(
+        disputes.c.subject_id.in_(ids), disputes.c.outcome == DELETES
+    )
+    return frozenset(conn.execute(query).scalars())
 
 
 def rescore_quietly(

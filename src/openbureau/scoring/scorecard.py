@@ -9,6 +9,7 @@ which is what scores populations and files.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from typing import Literal
 
 import numpy as np
@@ -251,3 +252,32 @@ def score_frame(
     out["reasons"] = reasons_for_rows(card, points, missing, scorable)
     out["total_points"] = total
     return out
+
+
+def score_rows(scored: pd.DataFrame, as_of: date, version: str) -> list[dict]:
+    """Ledger rows for the scores table (plain Python values; NaN and NA become None)."""
+    now = datetime.now(UTC)
+    columns: dict[str, list] = {}
+    for name in (
+        "subject_id",
+        "scorable",
+        "score",
+        "not_scorable_reason",
+        "reasons",
+        *[c for c in scored.columns if c.startswith("pillar_")],
+    ):
+        col = scored[name]
+        values = col.astype(object).where(col.notna(), None) if name != "reasons" else col
+        columns[name] = values.tolist()
+    columns["score"] = [None if v is None else int(v) for v in columns["score"]]
+    columns["scorable"] = [bool(v) for v in columns["scorable"]]
+    keys = list(columns)
+    return [
+        {
+            **dict(zip(keys, values, strict=True)),
+            "as_of": as_of,
+            "model_version": version,
+            "published_at": now,
+        }
+        for values in zip(*columns.values(), strict=True)
+    ]

@@ -18,7 +18,7 @@ from openbureau.progress import Progress, no_progress
 from openbureau.scoring import registry
 from openbureau.scoring.governance import Lake, fit_on, frame_of, read_lake, validate_on
 from openbureau.scoring.jobs import score_expression
-from openbureau.scoring.scorecard import score_frame
+from openbureau.scoring.scorecard import score_frame, score_rows
 from openbureau.storage.ledger import runs, scores, subjects
 
 _STEPS = 4
@@ -61,35 +61,6 @@ def _population(bureau: Bureau) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=["subject_id"])
 
 
-def score_rows(scored: pd.DataFrame, as_of: date, version: str) -> list[dict]:
-    """Ledger rows for the scores table (plain Python values; NaN and NA become None)."""
-    now = datetime.now(UTC)
-    columns: dict[str, list] = {}
-    for name in (
-        "subject_id",
-        "scorable",
-        "score",
-        "not_scorable_reason",
-        "reasons",
-        *[c for c in scored.columns if c.startswith("pillar_")],
-    ):
-        col = scored[name]
-        values = col.astype(object).where(col.notna(), None) if name != "reasons" else col
-        columns[name] = values.tolist()
-    columns["score"] = [None if v is None else int(v) for v in columns["score"]]
-    columns["scorable"] = [bool(v) for v in columns["scorable"]]
-    keys = list(columns)
-    return [
-        {
-            **dict(zip(keys, values, strict=True)),
-            "as_of": as_of,
-            "model_version": version,
-            "published_at": now,
-        }
-        for values in zip(*columns.values(), strict=True)
-    ]
-
-
 def _publish(
     bureau: Bureau,
     as_of: date,
@@ -116,6 +87,21 @@ def _publish(
             payload={**run_row["details"], "rows": len(rows)},
             occurred_at=finished_at,
         )
+
+
+def _rescore_late_deletions(bureau: Bureau, started_at: datetime) -> None:
+    """A dispute that deleted a record after this run read the lake rescored its subject
+    then, and the run's publication has just replaced that score with one still counting the
+    record: rescore those subjects again (an unchanged score is left as it is)."""
+    from openbureau.disputes.service import deleted_since  # noqa: PLC0415 - reads reports
+    from openbureau.scoring.rescore import rescore_quietly  # noqa: PLC0415
+
+    for subject_id in deleted_since(bureau.ledger, started_at):
+        rescore_quietly(
+            bureau, subject_id, actor=audit.LOCAL_OPERATOR, purpose="score-publication",
+            why="a dispute deleted a record while the scoring run read the lake",
+            now=datetime.now(UTC),
+        )  # fmt: skip
 
 
 def _first_champion(bureau: Bureau, lake: Lake, as_of: date) -> registry.RegisteredModel:
@@ -190,6 +176,7 @@ def score_population(
         },
     }
     _publish(bureau, as_of, version, score_rows(scored, as_of, version), run_row, progress)
+    _rescore_late_deletions(bureau, started_at)
     step("publish", 4)
     m_train, m_valid = model.metrics["train"], model.metrics["validate"]
     return ScoreRunSummary(
