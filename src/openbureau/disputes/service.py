@@ -267,16 +267,15 @@ def withdrawn_records(engine: Engine) -> list[tuple[str, str, date]]:
     return [(f, r, in_utc(at).date()) for f, r, at in rows]  # type: ignore[union-attr]
 
 
-def deleted_since(engine: Engine, moment: datetime) -> list[str]:
-    """The files (surviving subject ids) in which a dispute's answer deleted a record at or
-    after `moment`, each once."""
-    query = select(disputes.c.subject_id, disputes.c.answered_at).where(
+def deletions(engine: Engine) -> dict[str, str]:
+    """Every dispute whose answer deleted a record: dispute id -> the file it was in
+    (surviving subject id)."""
+    query = select(disputes.c.dispute_id, disputes.c.subject_id).where(
         disputes.c.outcome == DELETES
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        late = {s for s, at in rows if in_utc(at) >= moment}  # type: ignore[operator]
-        return sorted({surviving_subject(conn, s) for s in late})
+        return {d: surviving_subject(conn, s) for d, s in rows}
 
 
 def _notice(row: dict) -> dict:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
+from openbureau.disputes.service import deletions
 from openbureau.features.jobs import build_features
 from openbureau.progress import Progress, no_progress
 from openbureau.scoring import registry
@@ -89,14 +90,15 @@ def _publish(
         )
 
 
-def _rescore_late_deletions(bureau: Bureau, started_at: datetime) -> None:
-    """A dispute that deleted a record after this run read the lake rescored its subject
-    then, and the run's publication has just replaced that score with one still counting the
-    record: rescore those subjects again (an unchanged score is left as it is)."""
-    from openbureau.disputes.service import deleted_since  # noqa: PLC0415 - reads reports
-    from openbureau.scoring.rescore import rescore_quietly  # noqa: PLC0415
+def _rescore_late_deletions(bureau: Bureau, known: set[str]) -> None:
+    """A dispute that deleted a record after this run read the lake (not among `known`, the
+    deleting disputes before it did) rescored its subject then, and the run's publication
+    has just replaced that score with one still counting the record: rescore those subjects
+    again (an unchanged score is left as it is)."""
+    from openbureau.scoring.rescore import rescore_quietly  # noqa: PLC0415 - reads reports
 
-    for subject_id in deleted_since(bureau.ledger, started_at):
+    late = {s for d, s in deletions(bureau.ledger).items() if d not in known}
+    for subject_id in sorted(late):
         rescore_quietly(
             bureau, subject_id, actor=audit.LOCAL_OPERATOR, purpose="score-publication",
             why="a dispute deleted a record while the scoring run read the lake",
@@ -140,6 +142,7 @@ def score_population(
         progress("score", i, _STEPS)
 
     progress("score", 0, _STEPS)
+    deleted_before = set(deletions(bureau.ledger))  # before the lake is read: see the end
     lake = read_lake(bureau, as_of)
     with bureau.ledger.connect() as conn:
         model = registry.champion(conn)
@@ -176,7 +179,7 @@ def score_population(
         },
     }
     _publish(bureau, as_of, version, score_rows(scored, as_of, version), run_row, progress)
-    _rescore_late_deletions(bureau, started_at)
+    _rescore_late_deletions(bureau, deleted_before)
     step("publish", 4)
     m_train, m_valid = model.metrics["train"], model.metrics["validate"]
     return ScoreRunSummary(
