@@ -40,13 +40,20 @@ def model_row(conn: Connection, version: str | None = None) -> dict[str, Any]:
 
 
 def read_published(home: Path, artefact_path: str) -> dict[str, Any]:
-    """The published `scorecard.json` of a model (a relative artefact path is read from
-    `home`). Raises ModelNotFound when the file is not there."""
+    """The published `scorecard.json` of a model. A relative artefact path is read from
+    `home`, or else from the working directory: a bureau whose home was given as a relative
+    path (`make demo`'s `.openbureau`) records its models' folders as `home/models/...`
+    relative to where it runs, which is how the registry reads them. Raises ModelNotFound
+    when the file is in neither place."""
     folder = Path(artefact_path)
-    path = (folder if folder.is_absolute() else home / folder) / "scorecard.json"
-    if not path.is_file():
-        raise ModelNotFound(f"the model's published scorecard is missing: {path}")
-    return json.loads(path.read_text())
+    places = [folder] if folder.is_absolute() else [home / folder, folder]
+    for place in places:
+        path = place / "scorecard.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    raise ModelNotFound(
+        f"the model's published scorecard is missing: {places[0] / 'scorecard.json'}"
+    )
 
 
 def published_card(published: dict[str, Any]) -> CompiledScorecard:
