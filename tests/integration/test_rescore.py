@@ -4,10 +4,12 @@ the same records, and a dispute's deletion in the published score at once."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from factories import synthetic_population
@@ -21,7 +23,7 @@ from openbureau.reports import reads
 from openbureau.reports.service import without_deleted
 from openbureau.scoring import rescore
 from openbureau.scoring import service as scoring_service
-from openbureau.scoring.rescore import SCORED, recompute, rescore_subject
+from openbureau.scoring.rescore import SCORED, RescoreConflict, recompute, rescore_subject
 from openbureau.scoring.service import score_population
 from openbureau.storage import serving
 from openbureau.storage.ledger import audit_log, scores
@@ -230,3 +232,43 @@ def test_the_command_rescores_one_subject_and_refuses_an_unknown_one(scored):
     assert shown["changed"] is False and shown["before"] == shown["after"]
     missing = CliRunner().invoke(app, ["rescore", "NOBODY", "--home", home], env=env)
     assert missing.exit_code == 2 and "no subject 'NOBODY'" in missing.output
+
+
+def test_a_rescore_while_a_run_publishes_neither_waits_for_it_nor_aborts_it(scored):
+    """The run takes its score rows, then the audit chain; a rescore takes the chain, then
+    the row. Waiting for the row would deadlock on PostgreSQL, which aborts the run: the
+    rescore does not wait, and tries again after the run."""
+    bureau, version = scored
+    subject_id = sorted(s for s, r in _published(bureau).items() if r["scorable"])[5]
+    with bureau.ledger.begin() as conn:  # a published row its recomputation differs from
+        conn.execute(
+            update(scores).where(scores.c.subject_id == subject_id).values(score=scores.c.score - 7)
+        )
+    recompute(bureau, subject_id, AS_OF, version)  # compiled once: the thread is quick
+    outcome: dict = {}
+
+    def rescore_now() -> None:
+        try:
+            outcome["rescore"] = rescore_subject(
+                bureau, subject_id, actor="operator-local", purpose="test", why="overlap",
+                now=datetime.now(UTC),
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the test looks at what it was
+            outcome["rescore"] = exc
+
+    thread = threading.Thread(target=rescore_now)
+
+    def progress(stage: str, *_: int) -> None:
+        if stage == "publish" and not thread.is_alive() and "rescore" not in outcome:
+            thread.start()  # inside the run's publishing transaction
+            # the rescore recomputes, takes the chain and finds the row held, while the run
+            # still has its rows and not yet the chain
+            time.sleep(3.0)
+
+    score_population(bureau, AS_OF, progress=progress)  # published: not aborted
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    found = outcome["rescore"]
+    assert not isinstance(found, Exception) or isinstance(found, RescoreConflict), found
+    assert _same(_published(bureau)[subject_id], recompute(bureau, subject_id, AS_OF, version))
+    assert verify(bureau.ledger).ok

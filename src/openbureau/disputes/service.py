@@ -30,9 +30,9 @@ from openbureau.reports.service import build_report, file_rows, live_subject
 from openbureau.storage.ledger import disputes
 from openbureau.storage.ledger import outbox as outbox_table
 
-#: The purpose the audit chain records for dispute handling.
 log = logging.getLogger(__name__)
 
+#: The purpose the audit chain records for dispute handling.
 PURPOSE = "dispute"
 
 
