@@ -155,6 +155,9 @@ def answer_dispute(
     if problem:
         raise DisputeError(problem)
     with bureau.ledger.begin() as conn:
+        # the chain's lock first, as an erasure (which rewrites disputes' texts) takes it: the
+        # other order deadlocks on PostgreSQL
+        audit.lock_chain(conn)
         found = conn.execute(select(disputes).where(disputes.c.dispute_id == dispute_id)).first()
         if found is None or (furnisher_id is not None and found.furnisher_id != furnisher_id):
             raise DisputeNotFound(f"no dispute {dispute_id!r}")
