@@ -27,6 +27,7 @@ from openbureau.lists import service as lists
 from openbureau.reports.model import in_utc
 from openbureau.reports.reads import surviving_subject
 from openbureau.reports.service import build_report, file_rows, live_subject
+from openbureau.scoring.rescore import rescore_quietly
 from openbureau.storage.ledger import disputes
 from openbureau.storage.ledger import outbox as outbox_table
 
@@ -223,14 +224,9 @@ def answer_dispute(
 
 
 def _rescore(bureau: Bureau, subject_id: str, actor: str, dispute_id: str, now: datetime) -> None:
-    """The subject's score without the record just deleted; never fails the answer, which is
-    committed (the next population run publishes the score without it anyway)."""
-    try:
-        from openbureau.scoring.rescore import rescore_quietly  # noqa: PLC0415 - reads reports
-    except Exception:  # noqa: BLE001 - see the docstring
-        log.warning("score of %s not recomputed after dispute %s", subject_id, dispute_id,
-                    exc_info=True)  # fmt: skip
-        return
+    """The subject's score without the record just deleted; a failure is logged, never
+    raised: the answer is committed, and the next population run publishes the score
+    without the record anyway."""
     rescore_quietly(
         bureau, subject_id, actor=actor, purpose=PURPOSE,
         why=f"dispute {dispute_id} deleted a record", now=now,
@@ -271,14 +267,13 @@ def withdrawn_records(engine: Engine) -> list[tuple[str, str, date]]:
 
 
 def deletions(engine: Engine) -> dict[str, str]:
-    """Every dispute whose answer deleted a record: dispute id -> the file it was in
-    (surviving subject id)."""
+    """Every dispute whose answer deleted a record: dispute id -> the subject id it was
+    opened on (merged since, perhaps: `surviving_subject` finds the file)."""
     query = select(disputes.c.dispute_id, disputes.c.subject_id).where(
         disputes.c.outcome == DELETES
     )
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-        return {d: surviving_subject(conn, s) for d, s in rows}
+        return dict(conn.execute(query).all())
 
 
 def _notice(row: dict) -> dict:

@@ -272,13 +272,12 @@ def _fill_problems(
     query, params = sql.failing_rows_select("src", checks, present, record_types)
     con.execute(f"CREATE OR REPLACE TEMP TABLE failing AS {query}", params)
     try:
-        count, last = con.execute("SELECT count(*), max(_row) FROM failing").fetchall()[0]
-        if not count:
+        first, last = con.execute("SELECT min(_row), max(_row) FROM failing").fetchall()[0]
+        if first is None:
             return
         kept = sql.applicable_checks(checks, present, record_types)
         orders = [checks.index(c) for c in kept]
         query, params = sql.check_results_select("failing", kept)
-        first = con.execute("SELECT min(_row) FROM failing").fetchall()[0][0]
         for low in range(first, last + 1, PROBLEM_ROWS_AT_ONCE):
             part = con.sql(
                 f"SELECT * FROM ({query}) WHERE _row >= $low AND _row < $high",

@@ -16,6 +16,7 @@ from openbureau.bootstrap import Bureau
 from openbureau.disputes.service import deletions
 from openbureau.features.jobs import build_features
 from openbureau.progress import Progress, no_progress
+from openbureau.reports.reads import surviving_subject
 from openbureau.scoring import registry
 from openbureau.scoring.governance import Lake, fit_on, frame_of, read_lake, validate_on
 from openbureau.scoring.jobs import score_expression
@@ -98,7 +99,11 @@ def _rescore_late_deletions(bureau: Bureau, known: set[str]) -> None:
     from openbureau.scoring.rescore import rescore_quietly  # noqa: PLC0415 - reads reports
 
     late = {s for d, s in deletions(bureau.ledger).items() if d not in known}
-    for subject_id in sorted(late):
+    if not late:
+        return
+    with bureau.ledger.connect() as conn:
+        files = {surviving_subject(conn, s) for s in late}
+    for subject_id in sorted(files):
         rescore_quietly(
             bureau, subject_id, actor=audit.LOCAL_OPERATOR, purpose="score-publication",
             why="a dispute deleted a record while the scoring run read the lake",
