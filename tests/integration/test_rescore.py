@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -23,7 +22,7 @@ from openbureau.reports import reads
 from openbureau.reports.service import without_deleted
 from openbureau.scoring import rescore
 from openbureau.scoring import service as scoring_service
-from openbureau.scoring.rescore import SCORED, RescoreConflict, recompute, rescore_subject
+from openbureau.scoring.rescore import SCORED, recompute, rescore_subject
 from openbureau.scoring.service import score_population
 from openbureau.storage import serving
 from openbureau.storage.ledger import audit_log, scores
@@ -235,9 +234,9 @@ def test_the_command_rescores_one_subject_and_refuses_an_unknown_one(scored):
 
 
 def test_a_rescore_while_a_run_publishes_neither_waits_for_it_nor_aborts_it(scored):
-    """The run takes its score rows, then the audit chain; a rescore takes the chain, then
-    the row. Waiting for the row would deadlock on PostgreSQL, which aborts the run: the
-    rescore does not wait, and tries again after the run."""
+    """A rescore during a run's upload publishes at once (the run stages its rows without a
+    lock); the run then publishes its own row for the subject, which equals the
+    recomputation (both read the same records)."""
     bureau, version = scored
     subject_id = sorted(s for s, r in _published(bureau).items() if r["scorable"])[5]
     with bureau.ledger.begin() as conn:  # a published row its recomputation differs from
@@ -260,15 +259,13 @@ def test_a_rescore_while_a_run_publishes_neither_waits_for_it_nor_aborts_it(scor
 
     def progress(stage: str, *_: int) -> None:
         if stage == "publish" and not thread.is_alive() and "rescore" not in outcome:
-            thread.start()  # inside the run's publishing transaction
-            # the rescore recomputes, takes the chain and finds the row held, while the run
-            # still has its rows and not yet the chain
-            time.sleep(3.0)
+            thread.start()  # inside the run's publishing transaction, its upload begun
+            thread.join(timeout=30)
+            assert not thread.is_alive(), "the rescore waited for the run"
 
     score_population(bureau, AS_OF, progress=progress)  # published: not aborted
-    thread.join(timeout=60)
-    assert not thread.is_alive()
     found = outcome["rescore"]
-    assert not isinstance(found, Exception) or isinstance(found, RescoreConflict), found
+    assert not isinstance(found, Exception), found
+    assert found.changed  # the row the test had changed, replaced before the run published
     assert _same(_published(bureau)[subject_id], recompute(bureau, subject_id, AS_OF, version))
     assert verify(bureau.ledger).ok

@@ -13,23 +13,19 @@ Concurrent writers of one score row (two answers deleting two of a subject's rec
 population run publishing) are settled optimistically, under the audit chain's lock (taken
 first, as erasure does): the row is replaced only if no record of the file was deleted
 since the recomputation read the file and the row is still the one it started from; else it
-is read and recomputed again. A row a publishing run holds is not waited for (the run takes
-rows, then the chain: waiting would deadlock): the rescore pauses and tries again, and gives
-up after `ATTEMPTS`, which is safe, since the run leaves out every deletion it saw and
-rescores the ones it did not once it has published. A run that
-read the lake before a deletion rescores that subject after it publishes
-(`scoring.service.score_population`)."""
+is read and recomputed again, up to `ATTEMPTS` times. Every writer of score rows takes the
+chain first (a run's publication, an erasure), so none holds a row while it waits for the
+chain: no deadlock on PostgreSQL. A run that read the lake before a deletion rescores that
+subject after it publishes (`scoring.service.score_population`)."""
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
@@ -90,8 +86,6 @@ def recompute(bureau: Bureau, subject_id: str, as_of: date, model_version: str) 
 
 #: Times a rescore reads, recomputes and tries to replace a row another writer keeps changing.
 ATTEMPTS = 3
-#: Pause before reading again a row a scoring run is publishing.
-BUSY_PAUSE_SECONDS = 0.5
 
 
 class RescoreConflict(RuntimeError):
@@ -122,45 +116,35 @@ def rescore_subject(
         )
         if not outcome.changed:
             return outcome
-        try:
-            with bureau.ledger.begin() as conn:
-                # the chain first, then the row; every answer appends to the chain, so while
-                # this holds it no deletion can land unseen
-                audit.lock_chain(conn)
-                if _deletions(conn, subject_id) != known:
-                    continue  # a record deleted meanwhile: this recomputation still counts it
-                if not _row_unchanged(conn, row):
-                    continue  # replaced meanwhile: read it again
-                conn.execute(
-                    update(scores)
-                    .where(*_key(row))
-                    .values(**{c: fresh[c] for c in SCORED}, published_at=now)
-                )
-                audit.append(
-                    conn,
-                    actor=actor,
-                    action="score.rescored",
-                    subject_id=subject_id,
-                    purpose=purpose,
-                    payload={
-                        "as_of": row["as_of"].isoformat(),
-                        "model_version": row["model_version"],
-                        "scorable_after": fresh["scorable"],
-                        "why": why,
-                    },
-                    occurred_at=now,
-                )
-                return outcome
-        except _RowBusy:
-            # a scoring run is publishing this row: wait a little and read it again (the
-            # run's rows already leave out what was deleted before it read the lake, and it
-            # rescores what was deleted after, once published)
-            time.sleep(BUSY_PAUSE_SECONDS)
+        with bureau.ledger.begin() as conn:
+            # the chain first, then the row; every answer appends to the chain, so while
+            # this holds it no deletion can land unseen
+            audit.lock_chain(conn)
+            if _deletions(conn, subject_id) != known:
+                continue  # a record deleted meanwhile: this recomputation still counts it
+            if not _row_unchanged(conn, row):
+                continue  # replaced meanwhile: read it again
+            conn.execute(
+                update(scores)
+                .where(*_key(row))
+                .values(**{c: fresh[c] for c in SCORED}, published_at=now)
+            )
+            audit.append(
+                conn,
+                actor=actor,
+                action="score.rescored",
+                subject_id=subject_id,
+                purpose=purpose,
+                payload={
+                    "as_of": row["as_of"].isoformat(),
+                    "model_version": row["model_version"],
+                    "scorable_after": fresh["scorable"],
+                    "why": why,
+                },
+                occurred_at=now,
+            )
+            return outcome
     raise RescoreConflict(f"the score of {subject_id} changed {ATTEMPTS} times while rescored")
-
-
-class _RowBusy(Exception):
-    """Another transaction holds the score row (a run publishing)."""
 
 
 def _key(row: dict) -> tuple:
@@ -172,17 +156,11 @@ def _key(row: dict) -> tuple:
 
 
 def _row_unchanged(conn, row: dict) -> bool:
-    """Lock the score row without waiting, and say whether it is still the one read. A row
-    another transaction holds raises _RowBusy instead of waiting: a run publishing takes the
-    rows before the chain, this takes the chain before the row, and waiting here would be a
-    deadlock on PostgreSQL (which it would resolve by aborting the run)."""
-    query = select(scores.c.published_at).where(*_key(row)).with_for_update(nowait=True)
-    try:
-        current = conn.execute(query).scalar()
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise _RowBusy from None
-        raise
+    """Whether the score row is still the one read. Every writer of score rows (a run's
+    publication, an erasure, a rescore) takes the audit chain's lock before them, as the
+    caller has, so none holds the row now and locking it does not wait."""
+    query = select(scores.c.published_at).where(*_key(row)).with_for_update()
+    current = conn.execute(query).scalar()
     return current is not None and current == row["published_at"]
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Column, MetaData, Table, delete, func, insert, select
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
@@ -59,8 +59,23 @@ def _quantiles(values: np.ndarray) -> dict[str, int]:
 
 def _population(bureau: Bureau) -> pd.DataFrame:
     with bureau.ledger.connect() as conn:
-        result = conn.execute(select(subjects.c.subject_id).where(subjects.c.merged_into.is_(None)))
+        # an emptied subject (identity/erasure.py) has no record left and keeps no score
+        query = select(subjects.c.subject_id).where(
+            subjects.c.merged_into.is_(None), subjects.c.erased_at.is_(None)
+        )
+        result = conn.execute(query)
         return pd.DataFrame(result.fetchall(), columns=["subject_id"])
+
+
+#: Where a run's rows wait before they are published: a temporary table, private to the
+#: publishing connection, so writing it holds no lock another writer could wait for (on
+#: SQLite its writes go to the temporary database, not the ledger's file).
+_staged = Table(
+    "scores_staged",
+    MetaData(),
+    *(Column(c.name, c.type) for c in scores.columns),
+    prefixes=["TEMPORARY"],
+)
 
 
 def _publish(
@@ -71,24 +86,59 @@ def _publish(
     run_row: dict,
     progress: Progress,
 ) -> None:
-    """Replace this version's scores at as_of and record the run: all or nothing."""
-    with bureau.ledger.begin() as conn:
-        conn.execute(
-            delete(scores).where(scores.c.as_of == as_of, scores.c.model_version == version)
-        )
-        for start in range(0, len(rows), _CHUNK):
-            conn.execute(insert(scores), rows[start : start + _CHUNK])
-            progress("publish", min(start + _CHUNK, len(rows)), len(rows))
-        finished_at = datetime.now(UTC)
-        conn.execute(insert(runs), [{**run_row, "finished_at": finished_at}])
-        audit.append(
-            conn,
-            actor=audit.LOCAL_OPERATOR,
-            action="scores.published",
-            purpose="score-publication",
-            payload={**run_row["details"], "rows": len(rows)},
-            occurred_at=finished_at,
-        )
+    """Replace this version's scores at as_of and record the run: all or nothing.
+
+    In two steps in one transaction. The rows are first written to a temporary table, which
+    locks nothing. Then, holding the audit chain's lock from that point on, as every other
+    writer of score rows does (a rescore, an erasure): the old rows go and the staged ones
+    are copied in, except for the subjects emptied meanwhile (an erasure during the run,
+    after it read the lake: their records are gone, so is their score). So the chain, and
+    on SQLite the ledger's write lock, is held for one copy inside the database, not for the
+    whole upload, and a run never holds score rows while it waits for the chain (on
+    PostgreSQL the other order deadlocked against an erasure)."""
+    with bureau.ledger.connect() as conn:
+        try:
+            with conn.begin():
+                _staged.drop(conn, checkfirst=True)  # a failed run's, on a pooled connection
+                _staged.create(conn)
+                for start in range(0, len(rows), _CHUNK):
+                    conn.execute(insert(_staged), rows[start : start + _CHUNK])
+                    progress("publish", min(start + _CHUNK, len(rows)), len(rows))
+                audit.lock_chain(conn)
+                emptied = _emptied_meanwhile()
+                withheld = conn.scalar(select(func.count()).select_from(_staged).where(emptied))
+                conn.execute(
+                    delete(scores).where(scores.c.as_of == as_of, scores.c.model_version == version)
+                )
+                names = [c.name for c in scores.columns]
+                kept = select(*(_staged.c[n] for n in names)).where(~emptied)
+                conn.execute(insert(scores).from_select(names, kept))
+                finished_at = datetime.now(UTC)
+                conn.execute(insert(runs), [{**run_row, "finished_at": finished_at}])
+                payload = {**run_row["details"], "rows": len(rows) - withheld}
+                if withheld:
+                    payload["withheld_emptied"] = withheld
+                audit.append(
+                    conn,
+                    actor=audit.LOCAL_OPERATOR,
+                    action="scores.published",
+                    purpose="score-publication",
+                    payload=payload,
+                    occurred_at=finished_at,
+                )
+        finally:
+            with conn.begin():
+                _staged.drop(conn, checkfirst=True)
+
+
+def _emptied_meanwhile():
+    """Whether a staged row's subject is emptied now: the population leaves out subjects
+    emptied before the run, so these were emptied while it ran."""
+    return (
+        select(subjects.c.subject_id)
+        .where(subjects.c.subject_id == _staged.c.subject_id, subjects.c.erased_at.is_not(None))
+        .exists()
+    )
 
 
 def _rescore_late_deletions(bureau: Bureau, known: set[str]) -> None:
