@@ -10,7 +10,8 @@ Two ways of publishing, alternated in each round on one ledger:
   PostgreSQL the run holds its rows while it waits for the chain, against an erasure that
   holds the chain while it waits for the rows (a deadlock).
 - `after`: `scoring.service._publish`: the rows staged in a temporary table without a lock,
-  then copied in under the chain's lock.
+  then copied in; the chain's lock taken after the copy (a new date) or before the old rows
+  go (`--replace`: the same date published again).
 
     uv run python bench/bench_publish.py [--rows 1000000] [--rounds 2] [--ledger-url URL]"""
 
@@ -22,10 +23,10 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, insert
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import build_bureau
@@ -63,11 +64,11 @@ def _rows(n: int) -> list[dict]:
     ]
 
 
-def _publish_before(bureau, rows: list[dict], run_row: dict) -> None:
+def _publish_before(bureau, as_of: date, rows: list[dict], run_row: dict) -> None:
     """The publication as it was: rows first, the chain at the end (kept here to compare)."""
     with bureau.ledger.begin() as conn:
         conn.execute(
-            delete(scores).where(scores.c.as_of == AS_OF, scores.c.model_version == VERSION)
+            delete(scores).where(scores.c.as_of == as_of, scores.c.model_version == VERSION)
         )
         for start in range(0, len(rows), _CHUNK):
             conn.execute(insert(scores), rows[start : start + _CHUNK])
@@ -83,8 +84,8 @@ def _publish_before(bureau, rows: list[dict], run_row: dict) -> None:
         )
 
 
-def _publish_after(bureau, rows: list[dict], run_row: dict) -> None:
-    scoring._publish(bureau, AS_OF, VERSION, rows, run_row, lambda *_: None)
+def _publish_after(bureau, as_of: date, rows: list[dict], run_row: dict) -> None:
+    scoring._publish(bureau, as_of, VERSION, rows, run_row, lambda *_: None)
 
 
 class _Reader(threading.Thread):
@@ -112,20 +113,22 @@ class _Reader(threading.Thread):
                         payload={"channel": "api"},
                         occurred_at=datetime.now(UTC),
                     )
-                self.waits.append(time.perf_counter() - t)
             except Exception as exc:  # noqa: BLE001 - counted and shown
                 self.errors.append(type(exc).__name__)
+            self.waits.append(time.perf_counter() - t)  # a failed append's wait included
             i += 1
             time.sleep(0.01)
 
 
-def _measure(bureau, how, rows: list[dict]) -> dict:
+def _measure(bureau, how, rows: list[dict], as_of: date) -> dict:
+    for row in rows:
+        row["as_of"] = as_of
     run_row = {"stage": "score", "started_at": datetime.now(UTC), "details": {"bench": True}}
     reader = _Reader(bureau.ledger)
     reader.start()
     time.sleep(0.3)  # the reader is appending before the run starts
     t = time.perf_counter()
-    how(bureau, rows, run_row)
+    how(bureau, as_of, rows, run_row)
     seconds = time.perf_counter() - t
     time.sleep(0.3)
     reader.stop.set()
@@ -133,7 +136,7 @@ def _measure(bureau, how, rows: list[dict]) -> dict:
     return {
         "seconds": seconds,
         "max_wait": max(reader.waits, default=float("nan")),
-        "appends": len(reader.waits),
+        "appends": len(reader.waits) - len(reader.errors),
         "errors": len(reader.errors),
     }
 
@@ -142,7 +145,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--ledger-url", default=None, help="default: SQLite in a temp dir")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="publish one date again each time (default: a new date each time, a daily run)",
+    )
+    parser.add_argument(
+        "--ledger-url", default=None, help="an empty database (default: SQLite in a temp dir)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp) / "home", environment="test")
@@ -154,8 +164,6 @@ def main() -> None:
         rows = _rows(args.rows)
         now = datetime.now(UTC)
         with bureau.ledger.begin() as conn:
-            if bureau.ledger.dialect.name == "postgresql":
-                conn.execute(text("TRUNCATE scores, subjects, runs"))
             for start in range(0, len(rows), 50_000):
                 conn.execute(
                     insert(subjects),
@@ -172,12 +180,19 @@ def main() -> None:
         print(
             f"{args.rows:,} score rows on {bureau.ledger.dialect.name}; "
             f"{platform.processor() or platform.machine()}, {args.rounds} rounds, "
-            "a reader appending an audited read every 10 ms meanwhile"
+            "a reader appending an audited read every 10 ms meanwhile; "
+            + (
+                "the same date published again each time"
+                if args.replace
+                else "a new date each time"
+            )
         )
         found: dict[str, list[dict]] = {"before": [], "after": []}
+        day = 0
         for r in range(args.rounds):
             for name, how in (("before", _publish_before), ("after", _publish_after)):
-                m = _measure(bureau, how, rows)
+                day += 0 if args.replace else 1
+                m = _measure(bureau, how, rows, AS_OF + timedelta(days=day))
                 found[name].append(m)
                 print(
                     f"round {r + 1} {name:6}: publish {m['seconds']:.1f} s; reader: "

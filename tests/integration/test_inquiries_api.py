@@ -1,5 +1,6 @@
 """Inquiries, consent, the outbox and "who looked at my file", through the real app."""
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -100,7 +101,9 @@ def test_a_credit_application_is_hard_answered_recorded_notified_and_audited(bur
         "inquiry.made", GOOD, "credit_application",
     )  # fmt: skip
     assert entry.actor.startswith("party:lender-1/key:")
-    (notice,) = [n for n in list_notices(bureau.ledger) if n["body"]["inquiry_id"] == inquiry_id]
+    (notice,) = [
+        n for n in list_notices(bureau.ledger) if n["body"].get("inquiry_id") == inquiry_id
+    ]
     assert notice["subject_id"] == GOOD and notice["kind"] == "inquiry"
     assert notice["body"]["party_name"] == "lender-1 Ltd" and notice["body"]["hard"] is True
 
@@ -156,6 +159,50 @@ def test_a_party_may_not_use_another_kinds_purpose(bureau, client, keys):
     assert _inquiry_count(bureau, "landlord-1") == before
 
 
+def _refusals(bureau) -> list[tuple[str, str, dict]]:
+    with bureau.ledger.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.subject_id, audit_log.c.actor, audit_log.c.payload)
+            .where(audit_log.c.action == "access.refused")
+            .order_by(audit_log.c.seq)
+        )
+        return [(r.subject_id, r.actor, json.loads(r.payload)) for r in rows]
+
+
+def test_a_refused_attempt_on_a_named_file_is_audited_told_and_shown_to_its_holder(
+    bureau, client, keys
+):
+    before, inquiries_before = _refusals(bureau), _inquiry_count(bureau, "landlord-1")
+    r = _ask(client, keys["landlord-1"], "tenancy", subject_id=THIN)
+    assert (r.status_code, r.json()["type"]) == (403, "urn:openbureau:problem:consent-required")
+    (subject_id, actor, payload), *_ = _refusals(bureau)[len(before) :]
+    assert subject_id == THIN and actor.startswith("party:landlord-1/")
+    assert payload == {
+        "party_id": "landlord-1", "party_name": "landlord-1 Ltd", "party_kind": "landlord",
+        "purpose": "tenancy", "refusal": "consent-required", "reason": r.json()["detail"],
+    }  # fmt: skip
+    assert _inquiry_count(bureau, "landlord-1") == inquiries_before  # not an inquiry
+    told = [n for n in list_notices(bureau.ledger) if n["kind"] == "refused"]
+    assert told[-1]["subject_id"] == THIN and told[-1]["body"] == payload
+    # the holder's report and page list it apart from the inquiries made
+    report = client.get(f"/v1/subjects/{THIN}/report", headers=bearer(keys["ops-1"])).json()
+    (shown,) = [x for x in report["refused"] if x["party_id"] == "landlord-1"]
+    assert (shown["purpose"], shown["refusal"]) == ("tenancy", "consent-required")
+    assert not any(q["party_id"] == "landlord-1" for q in report["inquiries"])
+    page = client.get(f"/subjects/{THIN}", headers=bearer(keys["ops-1"])).text
+    assert "Refused attempts" in page and "tenancy needs the subject&#39;s consent" in page
+    # a refusal before any lookup names no file, so nothing is recorded: a kind's purpose
+    assert (
+        _ask(client, keys["landlord-1"], "credit_application", subject_id=THIN).status_code == 403
+    )
+    # and another subject's own_request, by id
+    assert _ask(client, keys["self-good"], "own_request", subject_id=THIN).status_code == 403
+    assert len(_refusals(bureau)) == len(before) + 1
+    # an inquiry's answer never carries the refusals
+    answer = _ask(client, keys["ops-1"], "account_review", subject_id=THIN)
+    assert "refused" not in answer.json()
+
+
 def test_an_unknown_purpose_is_a_422(client, keys):
     r = _ask(client, keys["lender-1"], "marketing", subject_id=GOOD)
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "purpose"]
@@ -196,14 +243,15 @@ def test_consent_lifecycle_decides_an_employment_inquiry(bureau, client, keys):
     with bureau.ledger.connect() as conn:
         actions = (
             conn.execute(
-                select(audit_log.c.action).where(
-                    audit_log.c.payload.contains(consent["consent_id"])
-                )
+                select(audit_log.c.action)
+                .where(audit_log.c.payload.contains(consent["consent_id"]))
+                .order_by(audit_log.c.seq)
             )
             .scalars()
             .all()
         )
-    assert actions == ["consent.grant", "consent.revoke"]
+    # the refusal after the revocation cites the consent it found revoked
+    assert actions == ["consent.grant", "consent.revoke", "access.refused"]
 
 
 def test_an_expired_consent_is_refused_with_its_date(bureau, keys):
@@ -295,6 +343,29 @@ def test_own_request_is_for_the_subject_and_its_own_file_only(client, keys):
     assert _ask(client, keys["ops-1"], "court_order", subject_id=GOOD).status_code == 403
 
 
+def test_own_request_by_identity_says_nothing_of_other_files(bureau, client, keys):
+    """Another person's identity and an identity nobody has get the same refusal (a 404 for
+    the one would tell a subject key who is on file), and neither is told to anyone."""
+    thin = issue_keys(bureau.ledger, {"self-thin": ("subject", "subject", {"subject_id": THIN})})
+    scheme, raw = RAW_IDS[GOOD]
+    person = {"subject_kind": "person", "given_name": "Fang", "family_name": "Wang"}
+    goods = {**person, "national_id_scheme": scheme, "national_id": raw}
+    nobodys = {**goods, "national_id": RAW_IDS[DEFAULTER][1]}  # valid, unknown here
+    assert _ask(client, keys["self-good"], "own_request", identity=goods).status_code == 200
+    refusals, notices = len(_refusals(bureau)), len(list_notices(bureau.ledger))
+    answers = [
+        _ask(client, thin["self-thin"], "own_request", identity=who) for who in (goods, nobodys)
+    ]
+    assert [(a.status_code, a.json()["detail"]) for a in answers] == [
+        (403, "own_request is only for the subject's own file")
+    ] * 2
+    assert len(_refusals(bureau)) == refusals
+    assert len(list_notices(bureau.ledger)) == notices
+    # a relying party is told there is no match, as before
+    lender = _ask(client, keys["lender-1"], "account_review", identity=nobodys)
+    assert lender.status_code == 404
+
+
 def test_the_report_shows_who_looked_newest_first(bureau, client, keys):
     _ask(client, keys["lender-1"], "account_review", subject_id=GOOD)  # whatever ran before
     with _client(bureau, now=NOW.replace(hour=11)) as later:
@@ -324,7 +395,9 @@ def test_hard_inquiries_are_counted_for_the_score_and_soft_ones_never(bureau, cl
 def test_notices_are_marked_delivered_once(bureau, client, keys):
     inquiry = _ask(client, keys["lender-1"], "account_review", subject_id=THIN).json()
     (notice,) = [
-        n for n in list_notices(bureau.ledger) if n["body"]["inquiry_id"] == inquiry["inquiry_id"]
+        n
+        for n in list_notices(bureau.ledger)
+        if n["body"].get("inquiry_id") == inquiry["inquiry_id"]
     ]
     assert mark_delivered(bureau.ledger, [notice["notice_id"]], actor="post", now=NOW) == [
         notice["notice_id"]

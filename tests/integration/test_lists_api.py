@@ -292,7 +292,11 @@ def test_the_due_process_from_proposal_to_listing_and_the_measure_answer(bureau,
     assert sorted(n["body"]["status"] for n in told) == ["listed", "objected", "proposed"]
     assert all(n["subject_id"] == DEFAULTER for n in told)
     assert not any(w in str(n) for n in told for w in words)
-    checks = [n for n in list_notices(bureau.ledger) if n["body"].get("purpose") == "measure_check"]
+    checks = [
+        n
+        for n in list_notices(bureau.ledger)
+        if n["kind"] == "inquiry" and n["body"].get("purpose") == "measure_check"
+    ]
     assert len(checks) == 5 and {n["subject_id"] for n in checks} == {DEFAULTER, GOOD}
 
 
@@ -326,10 +330,11 @@ def test_only_a_party_that_applies_a_measure_may_ask_about_it(bureau, keys, part
                 f"may not ask about it (only: {', '.join(sorted(MEASURES[measure].party_kinds))})"
                 in answer.json()["detail"]
             )
-            # refused before the file is read: nothing recorded, nothing told, and the same
-            # answer for a subject that does not exist
+            # refused before the file is read, and the same answer for a subject that does
+            # not exist; the holder of an existing file is told of the attempt
             missing = _measure(client, {**keys, **more}[party], measure, "S" + "0" * 16)
             assert missing.status_code == 403
+            assert missing.json()["detail"] == answer.json()["detail"]
         else:
             assert answer.json()["applies"] is True
         # the published definition says who applies each measure
@@ -343,6 +348,12 @@ def test_only_a_party_that_applies_a_measure_may_ask_about_it(bureau, keys, part
     )
     checks = [i for i in report["inquiries"] if i["purpose"] == "measure_check"]
     assert len(checks) == (0 if status == 403 else 1)
+    refused = [r for r in report["refused"] if r["party_id"] == party]
+    if status == 403:  # the newest refusal: this one (each case has its own bureau)
+        assert refused[0]["refusal"] == "measure-refused" and measure in refused[0]["reason"]
+        assert refused[0]["purpose"] == "measure_check"
+    else:
+        assert refused == []
 
 
 def test_an_entry_ends_with_its_findings_term(bureau, keys):

@@ -62,7 +62,12 @@ def _last_publication(bureau) -> dict:
     return json.loads(payload)
 
 
-def test_an_erasure_during_a_publication_neither_waits_for_it_nor_aborts_it(bureau):
+@pytest.mark.parametrize(
+    "as_of",
+    [AS_OF, date(2025, 1, 31)],
+    ids=["the same date again (the chain before the old rows)", "a new date (the chain after)"],
+)
+def test_an_erasure_during_a_publication_neither_waits_for_it_nor_aborts_it(bureau, as_of):
     subject_id = "P00011"
     assert len(_scores_of(bureau, subject_id)) == 1
     outcome: dict = {}
@@ -82,7 +87,7 @@ def test_an_erasure_during_a_publication_neither_waits_for_it_nor_aborts_it(bure
             thread.join(timeout=30)
             assert not thread.is_alive(), "the erasure waited for the run's publication"
 
-    summary = score_population(bureau, AS_OF, progress=progress)  # published, not aborted
+    summary = score_population(bureau, as_of, progress=progress)  # published, not aborted
     found = outcome["erasure"]
     assert isinstance(found, erasure.ErasureSummary), found
     assert found.subjects_emptied == 1
@@ -92,7 +97,7 @@ def test_an_erasure_during_a_publication_neither_waits_for_it_nor_aborts_it(bure
     assert published["withheld_emptied"] == 1
     assert published["rows"] == summary.n_scored + summary.n_not_scorable - 1
     with bureau.ledger.connect() as conn:
-        count = conn.scalar(select(func.count()).select_from(scores).where(scores.c.as_of == AS_OF))
+        count = conn.scalar(select(func.count()).select_from(scores).where(scores.c.as_of == as_of))
         erased_at = conn.scalar(
             select(subjects.c.erased_at).where(subjects.c.subject_id == subject_id)
         )

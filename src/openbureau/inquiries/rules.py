@@ -27,6 +27,11 @@ MAX_CONSENT_MONTHS = 12
 HARD_WINDOW_MONTHS = 12
 
 
+#: The audit action of an attempt to look at a named file that was refused
+#: (inquiries/service.py `record_refusal`); the holder's report lists them.
+REFUSED_ACTION = "access.refused"
+
+
 @dataclass(frozen=True)
 class PermissiblePurpose:
     name: str

@@ -18,6 +18,7 @@ from openbureau.inquiries.model import InquiryAnswer, answer_from_report
 from openbureau.inquiries.rules import (
     PURPOSES,
     RECORD_SECTIONS,
+    REFUSED_ACTION,
     count_hard,
     hard_window,
     purpose_refusal,
@@ -26,6 +27,8 @@ from openbureau.reports.reads import subject_row, surviving_subject
 from openbureau.reports.service import SubjectNotFound, build_report
 from openbureau.storage.ledger import inquiries
 from openbureau.storage.ledger import outbox as outbox_table
+
+_OWN_ONLY = "own_request is only for the subject's own file"
 
 
 class InquiryRefused(Exception):
@@ -62,15 +65,23 @@ def make_inquiry(
     own = purpose == "own_request"
     if own and subject_id is not None and subject_id != caller.subject_id:
         # refused before any lookup: a subject's key learns nothing of other files
-        raise InquiryRefused("own_request is only for the subject's own file")
-    subject, matched_by = _subject(bureau, subject_id, identity)
+        raise InquiryRefused(_OWN_ONLY)
+    try:
+        subject, matched_by = _subject(bureau, subject_id, identity)
+    except NoMatch:
+        if own:  # as for a match to another file: a key is no way to learn who is on file
+            raise InquiryRefused(_OWN_ONLY) from None
+        raise
     if own and caller.subject_id != subject:
-        raise InquiryRefused("own_request is only for the subject's own file")
+        # not recorded in the other file: the caller is a person, and telling one person
+        # that another tried their identity details would pass on the caller's name
+        raise InquiryRefused(_OWN_ONLY)
     if PURPOSES[purpose].needs_consent:
         reason = consent_store.consent_refusal_for(
             bureau.ledger, subject, caller.party_id, purpose, now.date()
         )
         if reason:
+            record_refusal(bureau, caller, subject, purpose, "consent-required", reason, now)
             raise InquiryRefused(reason, "consent-required")
     sections = PURPOSES[purpose].sections
     report = build_report(
@@ -118,6 +129,39 @@ def make_inquiry(
         [entry],
     )
     return answer_from_report(report, sections, **recorded)
+
+
+def record_refusal(
+    bureau: Bureau,
+    caller: Caller,
+    subject_id: str,
+    purpose: str,
+    refusal: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """An attempt to look at a named file that was refused (no consent for the purpose; a
+    measure the caller's kind does not apply): audited under the file and told to its
+    holder, who sees every refused attempt in the report beside the inquiries made. Nothing
+    of the file was read or answered. `refusal` is the problem kind the caller got."""
+    who = {
+        "party_id": caller.party_id,
+        "party_name": caller.party_name or caller.party_id,
+        "party_kind": caller.party_kind,
+        "purpose": purpose,
+        "refusal": refusal,
+        "reason": reason,
+    }
+    entry = audit.Entry(
+        actor=caller.actor,
+        action=REFUSED_ACTION,
+        subject_id=subject_id,
+        purpose=purpose,
+        payload=who,
+        occurred_at=now,
+    )
+    notice = outbox.notice_row(subject_id, "refused", who, now)
+    audit.commit_with_audit(bureau.ledger, [(outbox_table, notice)], [entry])
 
 
 def _subject(

@@ -21,6 +21,7 @@ from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
 from openbureau.identity import state as identity_state
 from openbureau.inquiries import outbox
+from openbureau.inquiries.service import record_refusal
 from openbureau.lists import rules
 from openbureau.lists.model import (
     Citation,
@@ -30,7 +31,7 @@ from openbureau.lists.model import (
     measure_public,
 )
 from openbureau.reports.model import RecordView, in_utc
-from openbureau.reports.reads import subject_and_merged_ids, surviving_subject
+from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
 from openbureau.reports.service import build_report, file_rows, live_subject
 from openbureau.storage.ledger import disputes, inquiries, list_entries
 from openbureau.storage.ledger import outbox as outbox_table
@@ -630,8 +631,13 @@ def check_measure(
         raise ListError(f"unknown measure {measure!r}; known: {', '.join(rules.MEASURES)}")
     refusal = rules.measure_refusal(found, caller.party_kind)
     if refusal:
-        # refused before any lookup: the caller learns nothing of the file, not even that
-        # the subject exists
+        # the same answer whether or not the subject exists: the caller learns nothing of
+        # the file; an existing file's holder is told of the attempt
+        with bureau.ledger.connect() as conn:
+            row = subject_row(conn, subject_id)
+            target = row and surviving_subject(conn, subject_id)
+        if target:
+            record_refusal(bureau, caller, target, CHECK_PURPOSE, "measure-refused", refusal, now)
         raise MeasureRefused(refusal)
     today = utc_day(now)
     with bureau.ledger.connect() as conn:

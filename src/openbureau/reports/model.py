@@ -183,6 +183,21 @@ class InquiryView(_Model):
     hard: bool = Field(description="A hard inquiry may count in the score; a soft one never.")
 
 
+class RefusalView(_Model):
+    """An attempt to look at the file that was refused: nothing of the file was read or
+    answered, and the holder is told who tried, when, for what, and why they were refused."""
+
+    occurred_at: datetime
+    party_id: str
+    party_name: str
+    party_kind: str
+    purpose: str
+    refusal: str = Field(
+        description="The problem the caller got: consent-required, forbidden or measure-refused."
+    )
+    reason: str
+
+
 class SubjectReport(_Model):
     """Everything the bureau holds about one subject on `as_of`."""
 
@@ -220,6 +235,11 @@ class SubjectReport(_Model):
     inquiries: list[InquiryView] = Field(
         default_factory=list,
         description="Every inquiry into this file, newest first (not limited by as_of).",
+    )
+    refused: list[RefusalView] = Field(
+        default_factory=list,
+        description="Every refused attempt to look at this file (no consent for the purpose, "
+        "a measure the party does not apply), newest first; in the holder's view only.",
     )
     improvements: list[ScoreImprovement] = Field(
         default_factory=list,

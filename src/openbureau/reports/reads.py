@@ -4,6 +4,7 @@ Every query is parameterised; only the rows of the subject are read from the lak
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -12,10 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, bindparam, or_, select
 
+from openbureau.inquiries.rules import REFUSED_ACTION
 from openbureau.reports.rules import latest_versions
 from openbureau.storage import serving
 from openbureau.storage.lake import Lake, lake_query, record_schema
 from openbureau.storage.ledger import (
+    audit_log,
     disputes,
     furnishers,
     inquiries,
@@ -113,6 +116,18 @@ def inquiry_rows(conn: Connection, subject_id: str) -> list[dict[str, Any]]:
     """Every inquiry into the subject's file, newest first, with the party's name and kind."""
     ids = subject_and_merged_ids(conn, subject_id)
     return [dict(r._mapping) for r in conn.execute(_INQUIRIES, {"ids": ids})]
+
+
+def refused_rows(conn: Connection, subject_id: str) -> list[dict[str, Any]]:
+    """Every refused attempt to look at the subject's file (inquiries/service.py
+    `record_refusal`), newest first: when, and the audit entry's account of who and why."""
+    ids = subject_and_merged_ids(conn, subject_id)
+    query = (
+        select(audit_log.c.occurred_at, audit_log.c.payload)
+        .where(audit_log.c.subject_id.in_(ids), audit_log.c.action == REFUSED_ACTION)
+        .order_by(audit_log.c.seq.desc())
+    )
+    return [{"occurred_at": r.occurred_at, **json.loads(r.payload)} for r in conn.execute(query)]
 
 
 def live_subject_rows(conn: Connection, limit: int) -> list[dict[str, Any]]:

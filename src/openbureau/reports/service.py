@@ -26,6 +26,7 @@ from openbureau.reports.model import (
     PillarScore,
     ReasonCode,
     RecordView,
+    RefusalView,
     ScoreImprovement,
     ScorePublic,
     SubjectListing,
@@ -146,6 +147,7 @@ def build_report(
         furnisher_rows = reads.furnisher_rows(conn)
         score_row = reads.latest_score_row(conn, subject_id, as_of)
         inquiry_rows = reads.inquiry_rows(conn, subject_id) if holder_view else []
+        refused_rows = reads.refused_rows(conn, subject_id) if holder_view else []
         artefact = _artefact_path(conn, score_row) if holder_view else None
     keys = reads.subject_identity_keys(bureau.lake, subject_id) if with_records else []
     if as_of is None:
@@ -173,6 +175,7 @@ def build_report(
         records=views,
         expired_records=len(held) - len(shown),
         inquiries=[InquiryView(**row) for row in inquiry_rows],
+        refused=[RefusalView(**row) for row in refused_rows],
         improvements=_improvements(bureau, score_row, artefact, keys, held, as_of),
     )
 

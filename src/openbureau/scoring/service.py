@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, MetaData, Table, delete, func, insert, select
+from sqlalchemy import Column, MetaData, Table, delete, insert, select
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
@@ -88,14 +88,19 @@ def _publish(
 ) -> None:
     """Replace this version's scores at as_of and record the run: all or nothing.
 
-    In two steps in one transaction. The rows are first written to a temporary table, which
-    locks nothing. Then, holding the audit chain's lock from that point on, as every other
-    writer of score rows does (a rescore, an erasure): the old rows go and the staged ones
-    are copied in, except for the subjects emptied meanwhile (an erasure during the run,
-    after it read the lake: their records are gone, so is their score). So the chain, and
-    on SQLite the ledger's write lock, is held for one copy inside the database, not for the
-    whole upload, and a run never holds score rows while it waits for the chain (on
-    PostgreSQL the other order deadlocked against an erasure)."""
+    In one transaction, in steps. The rows are first written to a temporary table, which
+    locks nothing. They are then copied into `scores`, and the audit chain's lock is taken
+    (before any row, as every writer of score rows takes it: a rescore, an erasure); the
+    rows of subjects an erasure emptied while the run computed are taken out again (their
+    records are gone, so is their score), and the run is recorded. A run that replaces rows
+    already published (`as_of` scored again with this model) takes the chain's lock before
+    it deletes them, and so holds it through the copy; a run at a new date takes it after
+    the copy, which on PostgreSQL leaves every audited action free while the rows are
+    copied (on SQLite the copy holds the ledger's write lock anyway). Either way no run
+    holds a row another writer wants while it waits for the chain: the other order
+    deadlocked on PostgreSQL against an erasure."""
+    names = [c.name for c in scores.columns]
+    this_run = (scores.c.as_of == as_of, scores.c.model_version == version)
     with bureau.ledger.connect() as conn:
         try:
             with conn.begin():
@@ -104,15 +109,18 @@ def _publish(
                 for start in range(0, len(rows), _CHUNK):
                     conn.execute(insert(_staged), rows[start : start + _CHUNK])
                     progress("publish", min(start + _CHUNK, len(rows)), len(rows))
-                audit.lock_chain(conn)
-                emptied = _emptied_meanwhile()
-                withheld = conn.scalar(select(func.count()).select_from(_staged).where(emptied))
+                replacing = conn.scalar(select(select(scores).where(*this_run).exists()))
+                if replacing:
+                    audit.lock_chain(conn)
+                    conn.execute(delete(scores).where(*this_run))
                 conn.execute(
-                    delete(scores).where(scores.c.as_of == as_of, scores.c.model_version == version)
+                    insert(scores).from_select(names, select(*(_staged.c[n] for n in names)))
                 )
-                names = [c.name for c in scores.columns]
-                kept = select(*(_staged.c[n] for n in names)).where(~emptied)
-                conn.execute(insert(scores).from_select(names, kept))
+                if not replacing:
+                    audit.lock_chain(conn)
+                withheld = conn.execute(
+                    delete(scores).where(*this_run, scores.c.subject_id.in_(_emptied()))
+                ).rowcount
                 finished_at = datetime.now(UTC)
                 conn.execute(insert(runs), [{**run_row, "finished_at": finished_at}])
                 payload = {**run_row["details"], "rows": len(rows) - withheld}
@@ -131,14 +139,10 @@ def _publish(
                 _staged.drop(conn, checkfirst=True)
 
 
-def _emptied_meanwhile():
-    """Whether a staged row's subject is emptied now: the population leaves out subjects
-    emptied before the run, so these were emptied while it ran."""
-    return (
-        select(subjects.c.subject_id)
-        .where(subjects.c.subject_id == _staged.c.subject_id, subjects.c.erased_at.is_not(None))
-        .exists()
-    )
+def _emptied():
+    """The subjects emptied now. The population leaves out those emptied before the run, so
+    any of these among its rows was emptied while it ran."""
+    return select(subjects.c.subject_id).where(subjects.c.erased_at.is_not(None))
 
 
 def _rescore_late_deletions(bureau: Bureau, known: set[str]) -> None:
