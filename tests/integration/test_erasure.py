@@ -415,7 +415,7 @@ def test_list_entries_are_checked_after_a_resolve_and_a_purge_under_the_identity
     and the ledger agree (the identity lock held)."""
     seen = []
 
-    def spy(checked):
+    def spy(checked, **_how):
         seen.append((checked, _identity_lock_held(checked)))
         return []
 
@@ -426,3 +426,22 @@ def test_list_entries_are_checked_after_a_resolve_and_a_purge_under_the_identity
     else:
         purge(bureau, AS_OF)
     assert seen == [(bureau, True)]
+
+
+def test_a_resolve_notes_the_files_its_list_check_reads(bureau, tmp_path, monkeypatch):
+    """An incremental resolve notes the files it may change (here: Chen's, whose new month
+    it links by his known identity), a full one every file (None): the check after it
+    reads only those (lists/service.py `reconcile`)."""
+    from openbureau.identity import linker  # noqa: PLC0415
+
+    # a run is incremental once both kinds have a model (this bureau has no organisation)
+    state.save_model(bureau.lake, "organisation", linker.default_model("organisation"))
+    noted = []
+    monkeypatch.setattr(
+        "openbureau.lists.service.note_pending", lambda _lake, files: noted.append(files)
+    )
+    _ingest(bureau, tmp_path, "more.csv", [_month("chen-2", "2025-04", CHEN)])
+    resolve(bureau)
+    assert noted == [{_subject_of(bureau, "Jie")}]
+    resolve(bureau, full=True)
+    assert noted[-1] is None

@@ -24,7 +24,13 @@ from openbureau.identity import state as identity_state
 from openbureau.ingest.service import ingest_file
 from openbureau.inquiries.outbox import list_notices
 from openbureau.lists.rules import MEASURES
-from openbureau.lists.service import clear_entries, reconcile
+from openbureau.lists.service import (
+    PENDING_FILE,
+    clear_entries,
+    note_pending,
+    reconcile,
+    reconcile_quietly,
+)
 from openbureau.storage.ledger import audit_log, batches, list_entries, subjects
 from report_fixture import AS_OF, DEFAULTER, GOOD, MERGED, ORG, RAW_IDS, build_report_fixture
 
@@ -932,3 +938,85 @@ def test_a_proposal_for_a_file_merged_away_meanwhile_is_refused(bureau, keys, mo
     assert r.status_code == 422 and f"merged into {GOOD}" in r.json()["detail"]
     with bureau.ledger.connect() as conn:
         assert conn.execute(select(list_entries)).first() is None
+
+
+# --- the check after a resolve reads only the files it changed ---------------------------------
+
+
+def _reads(monkeypatch) -> list[str]:
+    """The files the list checks read, in order (spying on the one read they make)."""
+    from openbureau.lists import service  # noqa: PLC0415
+
+    seen: list[str] = []
+    real = service._file_records
+    monkeypatch.setattr(
+        service, "_file_records", lambda b, s, today: seen.append(s) or real(b, s, today)
+    )
+    return seen
+
+
+def _pending(bureau):
+    path = bureau.lake.root / PENDING_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def test_the_check_after_a_resolve_reads_only_the_files_it_noted(bureau, keys, monkeypatch):
+    entry_id = _listed(bureau, keys)
+    moved_away = NOW + timedelta(days=60)
+    with bureau.ledger.begin() as conn:  # as if a resolve had moved the finding out
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == entry_id)
+            .values(record_id="D-GONE")
+        )  # fmt: skip
+    _mark_resolved(bureau)
+    seen = _reads(monkeypatch)
+    # nothing noted: nothing read, nothing taken off
+    assert reconcile(bureau, actor="operator-local", now=moved_away, pending_only=True) == []
+    assert seen == [] and _pending(bureau) is None
+    # a resolve that changed another file
+    note_pending(bureau.lake, {GOOD})
+    assert reconcile(bureau, actor="operator-local", now=moved_away, pending_only=True) == []
+    assert seen == [] and _pending(bureau) is None  # checked (no entry there), cleared
+    # one that changed the entry's file (noted under an id merged into it: the survivor's)
+    note_pending(bureau.lake, {DEFAULTER, "S-SOMEONE-ELSE"})
+    assert reconcile(bureau, actor="operator-local", now=moved_away, pending_only=True) == [
+        entry_id
+    ]
+    assert seen == [DEFAULTER] and _pending(bureau) is None
+    assert _status(bureau)[:2] == ("removed", "evidence_changed")
+
+
+def test_files_a_check_could_not_decide_stay_noted_for_the_next(bureau, keys, monkeypatch):
+    from openbureau.lists import service  # noqa: PLC0415
+
+    entry_id = _listed(bureau, keys)
+    later = NOW + timedelta(days=60)
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == entry_id)
+            .values(record_id="D-GONE")
+        )  # fmt: skip
+    _mark_resolved(bureau)
+    note_pending(bureau.lake, {DEFAULTER})
+    real = service._file_records
+
+    def unreadable(*_args):
+        raise OSError("a record file went missing")
+
+    monkeypatch.setattr(service, "_file_records", unreadable)
+    assert reconcile_quietly(bureau, pending_only=True) == []
+    assert _pending(bureau) == {"all": False, "subjects": [DEFAULTER]}  # still to check
+    # a batch not yet resolved: only a lift is certain, so the file stays noted too
+    monkeypatch.setattr(service, "_file_records", real)
+    monkeypatch.setattr(service, "_all_resolved", lambda _bureau: False)
+    assert reconcile(bureau, actor="operator-local", now=later, pending_only=True) == []
+    assert _pending(bureau) == {"all": False, "subjects": [DEFAULTER]}
+    # a check that stops half way (here: before its removals) leaves everything noted
+    monkeypatch.undo()
+    monkeypatch.setattr(service, "clear_entries", unreadable)
+    assert reconcile_quietly(bureau) == []  # a full check, as after a purge
+    assert _pending(bureau) == {"all": True}
+    monkeypatch.undo()
+    seen = _reads(monkeypatch)
+    assert reconcile(bureau, actor="operator-local", now=later, pending_only=True) == [entry_id]
+    assert seen == [DEFAULTER] and _pending(bureau) is None

@@ -94,11 +94,12 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
     that an erasure (erasure.py) and a resolve never publish over each other."""
     with bureau.lake.identity_lock():
         summary = _resolve(bureau, full=full, progress=progress)
-        # records may have moved between files: list entries their files no longer bear out
-        # leave, read while the links just published and the ledger agree (under the lock)
         from openbureau.lists.service import reconcile_quietly  # noqa: PLC0415 - reads reports
 
-        reconcile_quietly(bureau)
+        # records may have moved between files: list entries the files it changed (noted
+        # before it published) no longer bear out leave, read while the links just published
+        # and the ledger agree (under the lock)
+        reconcile_quietly(bureau, pending_only=True)
     return summary
 
 
@@ -183,6 +184,12 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
             if models[kind] is not None:
                 state.save_model(lake, kind, models[kind])
     staged = state.stage_state(lake, everything, resolved_now, str(os.getpid()))
+    # the files whose list entries the check after this run reads: every file, or those
+    # holding a variant read from the new batches or one this run re-linked, under its old
+    # id or its new one (noted first: a run that stops after publishing leaves them noted)
+    from openbureau.lists.service import note_pending  # noqa: PLC0415 - reads reports
+
+    note_pending(lake, _changed_files(everything, read, linked, previous) if incremental else None)
     try:
         outcome = publish.publish(
             bureau,
@@ -202,6 +209,21 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
     mode = "incremental" if incremental else "full"
     summary = _summary(mode, len(todo), everything, len(new), outcome, len(splits), started)
     return replace(summary, seconds_by_step=timer.seconds)
+
+
+def _changed_files(
+    everything: pd.DataFrame, read: pd.DataFrame, linked: pd.DataFrame, previous: pd.Series
+) -> set[str]:
+    """The subjects whose files an incremental run may change: those now holding a variant
+    of the batches it read (a new version of a record lands in its file), and those holding,
+    before or after, a variant it re-clustered (records moved between files: merges, splits).
+    A merged id's entries are checked under the surviving id, which is among these."""
+    fresh = everything["identity_key"].isin(read["identity_key"])
+    return (
+        set(everything.loc[fresh, "subject_id"])
+        | set(linked["subject_id"])
+        | set(previous.dropna())
+    )
 
 
 def _pending(known: pd.DataFrame, same: pd.DataFrame, cannot: set) -> tuple[set, set]:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow.parquet as pq
@@ -33,6 +34,7 @@ from openbureau.lists.model import (
 from openbureau.reports.model import RecordView, in_utc
 from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
 from openbureau.reports.service import build_report, file_rows, live_subject
+from openbureau.storage.lake import Lake
 from openbureau.storage.ledger import disputes, inquiries, list_entries
 from openbureau.storage.ledger import outbox as outbox_table
 
@@ -486,13 +488,16 @@ def entries_to_clear(
     record_ids: Iterable[str] | None = None,
     case_numbers: Iterable[str] = (),
     reasons: frozenset[str] = frozenset({"satisfied", "evidence_changed"}),
+    files: Collection[str] | None = None,
+    unread: list[str] | None = None,
 ) -> list[tuple[str, str]]:
     """The open entries (of one furnisher's records or cases, or all) that their files no
     longer bear out today, with the reason: the finding lifted or its judgment paid
     (`satisfied`), or the record corrected out of the criteria or its term, moved to another
-    file or past its end (`evidence_changed`); only those whose reason is in `reasons`. Each
-    file is read once (its report). A file that cannot be read (merged meanwhile, a lake
-    error) is logged and its entries left as they are: the next check sees them again."""
+    file or past its end (`evidence_changed`); only those whose reason is in `reasons`, and
+    with `files`, only the entries of those files (surviving subject ids). Each file is read
+    once (its report). A file that cannot be read (merged meanwhile, a lake error) is logged,
+    added to `unread` when given, and its entries left as they are."""
     query = select(list_entries).where(
         list_entries.c.status.in_(rules.OPEN_STATES), list_entries.c.record_id.is_not(None)
     )
@@ -507,16 +512,19 @@ def entries_to_clear(
         )
     with bureau.ledger.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
-        files = {r["entry_id"]: surviving_subject(conn, r["subject_id"]) for r in rows}
+        owner = {r["entry_id"]: surviving_subject(conn, r["subject_id"]) for r in rows}
     removals = []
-    for subject_id in sorted(set(files.values())):
+    wanted = set(owner.values()) if files is None else set(owner.values()) & set(files)
+    for subject_id in sorted(wanted):
         try:
             records = _file_records(bureau, subject_id, today)
         except Exception:  # noqa: BLE001 - list bookkeeping must never fail the caller's work
             log.warning("list entries of %s not checked: its file could not be read", subject_id,
                         exc_info=True)  # fmt: skip
+            if unread is not None:
+                unread.append(subject_id)
             continue
-        for row in (r for r in rows if files[r["entry_id"]] == subject_id):
+        for row in (r for r in rows if owner[r["entry_id"]] == subject_id):
             if rules.shown_status(row["status"], row["ends_on"], today) == "ended":
                 continue
             _, problem, _ = _standing(
@@ -528,28 +536,85 @@ def entries_to_clear(
     return removals
 
 
-def reconcile(bureau: Bureau, *, actor: str, now: datetime) -> list[str]:
-    """Check every open entry against its file as it is now, and take off those the file no
-    longer bears out (after a resolve moved records between files, after a purge). Returns
-    the entries removed; one ledger query when there are none. The caller holds the lake's
-    identity lock: the links and the ledger must agree while files are read (a merge being
-    published would show a file without the merged id's records).
+#: The files whose entries still wait for a check after a resolve (`note_pending`), in the
+#: lake's root: written before the resolve publishes, cleared by the check that completes.
+PENDING_FILE = "lists-pending.json"
+
+
+def note_pending(lake: Lake, subjects: Iterable[str] | None) -> None:
+    """Before a resolve publishes its links: the files it changes (`subjects`, surviving
+    ids; None for every file), whose entries `reconcile(..., pending_only=True)` checks after
+    it. Kept in a file beside the records until a check completes, so a resolve that stops
+    before its check, or a check that fails or cannot read a file, leaves them for the next.
+    The caller holds the lake's identity lock."""
+    _write_pending(lake, _merge(_read_pending(lake), None if subjects is None else set(subjects)))
+
+
+def _read_pending(lake: Lake) -> set[str] | None:
+    """The files waiting (None: all of them)."""
+    path = lake.root / PENDING_FILE
+    if not path.exists():
+        return set()
+    found = json.loads(path.read_text())
+    return None if found.get("all") else set(found["subjects"])
+
+
+def _write_pending(lake: Lake, pending: set[str] | None) -> None:
+    path = lake.root / PENDING_FILE
+    if pending is not None and not pending:
+        path.unlink(missing_ok=True)
+        return
+    body = {"all": True} if pending is None else {"all": False, "subjects": sorted(pending)}
+    lake.root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(body))
+    os.replace(tmp, path)
+
+
+def _merge(a: set[str] | None, b: set[str] | None) -> set[str] | None:
+    return None if a is None or b is None else a | b
+
+
+def reconcile(
+    bureau: Bureau, *, actor: str, now: datetime, pending_only: bool = False
+) -> list[str]:
+    """Check open entries against their files as they are now, and take off those the files
+    no longer bear out (after a resolve moved records between files, after a purge): every
+    open entry, or with `pending_only` only those of the files a resolve noted
+    (`note_pending`). Returns the entries removed; one ledger query when there are none.
+    The caller holds the lake's identity lock: the links and the ledger must agree while
+    files are read (a merge being published would show a file without the merged id's
+    records).
 
     An entry leaves as `evidence_changed` only while every record file in the lake has been
     through a resolve: a batch not yet resolved may hold a version of the finding that its
-    file cannot place yet (a new address), and until it is placed, only a lift is certain."""
+    file cannot place yet (a new address), and until it is placed, only a lift is certain.
+    So a check that could not decide everything (batches not yet resolved, a file it could
+    not read) leaves what it was asked to check pending for the next."""
+    lake = bureau.lake
+    waiting = _read_pending(lake)
+    scope = waiting if pending_only else None
+    if scope is not None and not scope:
+        return []
+    _write_pending(lake, _merge(waiting, scope))  # kept until this check completes
     settled = _all_resolved(bureau)
+    unread: list[str] = []
     removals = entries_to_clear(
         bureau, utc_day(now),
         reasons=frozenset({"satisfied", "evidence_changed"} if settled else {"satisfied"}),
+        files=scope, unread=unread,
     )  # fmt: skip
     if settled and not _all_resolved(bureau):  # a batch landed while the files were read
         removals = [(e, reason) for e, reason in removals if reason == "satisfied"]
-    if not removals:
-        return []
-    with bureau.ledger.begin() as conn:
-        audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
-        return clear_entries(conn, removals, actor=actor, now=now)
+        settled = False
+    removed: list[str] = []
+    if removals:
+        with bureau.ledger.begin() as conn:
+            audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
+            removed = clear_entries(conn, removals, actor=actor, now=now)
+    if settled and not unread:  # done (a resolve notes files under the same lock: no other)
+        _write_pending(lake, set())
+    return removed
 
 
 def _all_resolved(bureau: Bureau) -> bool:
@@ -563,13 +628,15 @@ def _all_resolved(bureau: Bureau) -> bool:
     return files <= set(json.loads(meta.get(identity_state.RESOLVED_KEY, b"[]")))
 
 
-def reconcile_quietly(bureau: Bureau) -> list[str]:
+def reconcile_quietly(bureau: Bureau, *, pending_only: bool = False) -> list[str]:
     """`reconcile` as the bureau's own work after a resolve or a purge (actor
     `operator-local`): a failure is logged, never raised, so it cannot undo or hide the work
-    already published; the entries are checked again at the next run and at every measure
-    check."""
+    already published; the entries it was to check stay pending for the next check, and
+    every measure check re-checks the entries it rests on anyway."""
     try:
-        return reconcile(bureau, actor=audit.LOCAL_OPERATOR, now=datetime.now(UTC))
+        return reconcile(
+            bureau, actor=audit.LOCAL_OPERATOR, now=datetime.now(UTC), pending_only=pending_only
+        )
     except Exception:  # noqa: BLE001 - see the docstring
         log.warning("list entries not checked against their files", exc_info=True)
         return []

@@ -94,9 +94,11 @@ def _publish(
     rows of subjects an erasure emptied while the run computed are taken out again (their
     records are gone, so is their score), and the run is recorded. A run that replaces rows
     already published (`as_of` scored again with this model) takes the chain's lock before
-    it deletes them, and so holds it through the copy; a run at a new date takes it after
-    the copy, which on PostgreSQL leaves every audited action free while the rows are
-    copied (on SQLite the copy holds the ledger's write lock anyway). Either way no run
+    it deletes them, and so holds it through the copy; on PostgreSQL a run at a new date
+    takes it after the copy, which leaves every audited action free while the rows are
+    copied. On SQLite the lock is taken before the ledger is first read (the copy holds the
+    ledger's write lock anyway, and a read transaction cannot become a write once another
+    writer has committed). Either way no run
     holds a row another writer wants while it waits for the chain: the other order
     deadlocked on PostgreSQL against an erasure."""
     names = [c.name for c in scores.columns]
@@ -109,14 +111,21 @@ def _publish(
                 for start in range(0, len(rows), _CHUNK):
                     conn.execute(insert(_staged), rows[start : start + _CHUNK])
                     progress("publish", min(start + _CHUNK, len(rows)), len(rows))
-                replacing = conn.scalar(select(select(scores).where(*this_run).exists()))
-                if replacing:
+                # SQLite: the write lock before the first read of the ledger (a read transaction
+                # another writer commits past cannot become a write: "database is locked")
+                locked = conn.dialect.name != "postgresql"
+                if locked:
                     audit.lock_chain(conn)
+                replacing = conn.scalar(select(select(scores).where(*this_run).exists()))
+                if replacing and not locked:
+                    audit.lock_chain(conn)
+                    locked = True
+                if replacing:
                     conn.execute(delete(scores).where(*this_run))
                 conn.execute(
                     insert(scores).from_select(names, select(*(_staged.c[n] for n in names)))
                 )
-                if not replacing:
+                if not locked:
                     audit.lock_chain(conn)
                 withheld = conn.execute(
                     delete(scores).where(*this_run, scores.c.subject_id.in_(_emptied()))
