@@ -175,19 +175,24 @@ class InquiryView(_Model):
     """One inquiry into the file: who looked, when, why, and whether it may count."""
 
     inquiry_id: str
-    occurred_at: datetime
+    occurred_at: AwareDatetime = Field(description="When (UTC).")
     party_id: str
     party_name: str
     party_kind: str
     purpose: str
     hard: bool = Field(description="A hard inquiry may count in the score; a soft one never.")
 
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _in_utc(cls, value: object) -> object:
+        return in_utc(value)
+
 
 class RefusalView(_Model):
     """An attempt to look at the file that was refused: nothing of the file was read or
     answered, and the holder is told who tried, when, for what, and why they were refused."""
 
-    occurred_at: datetime
+    occurred_at: AwareDatetime = Field(description="When (UTC).")
     party_id: str
     party_name: str
     party_kind: str
@@ -196,6 +201,11 @@ class RefusalView(_Model):
         description="The problem the caller got: consent-required, forbidden or measure-refused."
     )
     reason: str
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _in_utc(cls, value: object) -> object:
+        return in_utc(value)
 
 
 class SubjectReport(_Model):
