@@ -432,16 +432,13 @@ def test_a_resolve_notes_the_files_its_list_check_reads(bureau, tmp_path, monkey
     """An incremental resolve notes the files it may change (here: Chen's, whose new month
     it links by his known identity), a full one every file (None): the check after it
     reads only those (lists/service.py `reconcile`)."""
-    from openbureau.identity import linker  # noqa: PLC0415
-
-    # a run is incremental once both kinds have a model (this bureau has no organisation)
-    state.save_model(bureau.lake, "organisation", linker.default_model("organisation"))
     noted = []
     monkeypatch.setattr(
         "openbureau.lists.service.note_pending", lambda _lake, files: noted.append(files)
     )
     _ingest(bureau, tmp_path, "more.csv", [_month("chen-2", "2025-04", CHEN)])
-    resolve(bureau)
+    # incremental, though this bureau holds persons only (no organisation model)
+    assert resolve(bureau).mode == "incremental"
     assert noted == [{_subject_of(bureau, "Jie")}]
     resolve(bureau, full=True)
     assert noted[-1] is None

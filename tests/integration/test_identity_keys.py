@@ -122,3 +122,32 @@ def test_a_key_shared_beyond_the_touched_subjects_neighbours_is_not_restored(tmp
             (person_key("li na", "1970-05-05"), "C"),
         }
     )
+
+
+def test_a_bureau_of_persons_only_resolves_incrementally_and_takes_its_first_firm(tmp_path):
+    """No organisation yet, so no organisation model: the runs are incremental anyway, and
+    the first organisation's batch gets a model (the shipped one, too few to train) and a
+    file of its own."""
+    bureau = make_bureau(tmp_path)
+    add_furnisher(bureau, "bank-01", "bank", "Bank One")
+    _ingest(
+        bureau, tmp_path / "first.csv", [_profile("p-1", LI_NA_1, "3 Xinyuan Street", "100027")]
+    )
+    assert resolve(bureau).mode == "full"
+    assert not (bureau.lake.root / "links" / "model-organisation.json").exists()
+    _ingest(
+        bureau,
+        tmp_path / "second.csv",
+        [_profile("p-2", LI_NA_2, "88 Wangfujing Avenue", "100006")],
+    )
+    second = resolve(bureau)
+    assert (second.mode, second.new_variants, second.subjects) == ("incremental", 1, 2)
+    firm = {"record_type": "profile", "record_id": "o-1", "reported_on": "2025-06-30",
+            "version": "1", "subject_kind": "organisation", "org_name": "Beijing Tea Co Ltd",
+            "address_line1": "1 Qianmen Street", "city": "Beijing", "postcode": "100051",
+            "country": "CN"}  # fmt: skip
+    _ingest(bureau, tmp_path / "third.csv", [firm])
+    third = resolve(bureau)
+    assert (third.mode, third.new_variants, third.subjects) == ("incremental", 1, 3)
+    assert (bureau.lake.root / "links" / "model-organisation.json").exists()
+    assert _by_id(bureau, LI_NA_1) != _by_id(bureau, LI_NA_2)

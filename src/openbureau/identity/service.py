@@ -113,7 +113,10 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
         raise FileNotFoundError(f"the lake at {lake.root} holds no records: run ingest first")
     known, resolved = state.read_state(lake)
     models = {k: state.load_model(lake, k) for k in KINDS}
-    incremental = not full and len(known) > 0 and all(models.values())
+    # incremental once every kind of variant already linked has its model (a bureau whose
+    # furnishers send only persons has no organisation model, and needs none)
+    linked_kinds = set(known["subject_kind"]) if len(known) else set()
+    incremental = not full and len(known) > 0 and all(models.get(k) for k in linked_kinds)
     same, cannot = _decided(bureau)
     reopen = _pending(known, same, cannot) if incremental else (set(), set())
     todo = (
@@ -139,6 +142,11 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
                 models[kind] = _train_or_default(con, fresh, kind)
                 pairs.append(linker.predict_within(con, fresh, models[kind]))
                 continue
+            if models[kind] is None:  # the first variants of this kind: nothing known to link to
+                if fresh.empty:
+                    continue
+                models[kind] = _train_or_default(con, fresh, kind)
+                state.save_model(lake, kind, models[kind])
             base = known[known["subject_kind"] == kind]
             reopened = base[base["subject_id"].isin(reopen[1])]
             pairs.append(linker.predict_within(con, pd.concat([fresh, reopened]), models[kind]))
