@@ -230,13 +230,14 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
         _pair(conn, moved_key, wei_key, "same")  # likewise
         _pair(conn, wei_key, chen_key, "open")  # both kept: stays
         li_dispute, wei_dispute = _dispute(conn, li, "li-words"), _dispute(conn, wei, "wei-words")
-        li_entry, wei_entry = _list_entry(conn, li, "li-d"), _list_entry(conn, wei, "wei-d")
+        # entries resting on records the purge removes (Wei keeps his file, with other records)
+        li_entry, wei_entry = _list_entry(conn, li, "li-1"), _list_entry(conn, wei, "wey-1")
 
     preview = purge(bureau, AS_OF, dry_run=True)
     summary = purge(bureau, AS_OF)
 
     assert summary.records == 7
-    assert summary.list_entries_removed == 2  # the entries resting on records not in the files
+    assert summary.list_entries_removed == 2  # the entries resting on records that went
     expected = {
         "dry_run": False, "variants_erased": 2, "variants_recounted": 1,
         "subjects_emptied": 1, "subjects_renamed": 1, "review_pairs_deleted": 2,
@@ -282,7 +283,7 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
     assert late.note == "(erased)"
     assert "555-0100" not in json.dumps([tuple(e) for e in _entries(bureau)], default=str)
     # Li's list entry stays (its list, dates, status) without anyone's words; the record it
-    # rested on is gone, so it left its list (as did Wei's, whose record never existed)
+    # rested on is gone, so it left its list (as did Wei's, whose record went too)
     (gone,) = _rows(bureau, list_entries, list_entries.c.entry_id == li_entry)
     words = (gone.grounds, gone.objection, gone.decision_note, gone.salt)
     assert words == ("(erased)", "(erased)", "(erased)", None)
@@ -442,3 +443,22 @@ def test_a_resolve_notes_the_files_its_list_check_reads(bureau, tmp_path, monkey
     assert noted == [{_subject_of(bureau, "Jie")}]
     resolve(bureau, full=True)
     assert noted[-1] is None
+
+
+def test_a_purges_list_check_reads_only_the_files_losing_a_record_an_entry_rests_on(
+    bureau, monkeypatch
+):
+    from openbureau.lists import service as lists  # noqa: PLC0415
+
+    li, chen = _subject_of(bureau, "Na"), _subject_of(bureau, "Jie")
+    with bureau.ledger.begin() as conn:
+        li_entry = _list_entry(conn, li, "li-2")  # expired: goes with this purge
+        _list_entry(conn, chen, "chen-1")  # kept: the purge leaves Chen's file as it was
+    read = []
+    real = lists._file_records
+    monkeypatch.setattr(lists, "_file_records", lambda b, s, t: read.append(s) or real(b, s, t))
+    summary = purge(bureau, AS_OF)
+    assert read == [li] and summary.list_entries_removed == 1
+    (gone,) = _rows(bureau, list_entries, list_entries.c.entry_id == li_entry)
+    assert (gone.status, gone.removal_reason) == ("removed", "evidence_changed")
+    assert not (bureau.lake.root / lists.PENDING_FILE).exists()

@@ -480,6 +480,19 @@ def open_evidence(engine: Engine, furnisher_id: str) -> tuple[set[str], set[str]
     return {r for r, _ in rows}, {c for _, c in rows if c is not None}
 
 
+def open_entry_records(engine: Engine) -> list[tuple[str, str, str]]:
+    """(file, furnisher_id, record_id) of every open entry resting on a record, the file
+    being the entry's surviving subject id: what a purge looks for among the records it
+    removes."""
+    query = select(
+        list_entries.c.subject_id, list_entries.c.furnisher_id, list_entries.c.record_id
+    ).where(list_entries.c.status.in_(rules.OPEN_STATES), list_entries.c.record_id.is_not(None))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        files = {s: surviving_subject(conn, s) for s in {r.subject_id for r in rows}}
+    return [(files[r.subject_id], r.furnisher_id, r.record_id) for r in rows]
+
+
 def entries_to_clear(
     bureau: Bureau,
     today: date,

@@ -34,6 +34,7 @@ from sqlalchemy import insert
 from openbureau.audit import service as audit
 from openbureau.disputes.service import withdrawn_records
 from openbureau.identity import erasure
+from openbureau.lists import service as lists
 from openbureau.progress import Progress, no_progress
 from openbureau.retention.rules import expiry_sql
 from openbureau.storage import serving
@@ -109,6 +110,10 @@ def purge(
                 summary.identities = found.to_dict()
             elif affected:
                 _record(bureau, summary, [name for name, _ in affected])
+                # the files whose list entries rest on a record going now, noted before any
+                # goes: the check after the purge reads those (a stop leaves them noted)
+                with lake.identity_lock():
+                    lists.note_pending(lake, _files_losing_evidence(bureau, con, withdrawn))
                 _rewrite(bureau, con, affected, summary, progress, withdrawn)
         finally:
             con.close()
@@ -120,12 +125,35 @@ def purge(
             lake, full=True, progress=progress, memory_limit=bureau.settings.memory_limit
         ).to_dict()
     if not dry_run:  # list entries resting on purged records go with them
-        from openbureau.lists.service import reconcile_quietly  # noqa: PLC0415 - reads reports
-
         with lake.identity_lock():
-            summary.list_entries_removed = len(reconcile_quietly(bureau))
+            summary.list_entries_removed = len(lists.reconcile_quietly(bureau, pending_only=True))
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _files_losing_evidence(bureau, con, withdrawn: str) -> set[str]:
+    """The files (surviving subject ids) of the open list entries resting on a record this
+    purge removes: expired, or (`withdrawn` naming the table) a version a dispute deleted."""
+    cited = lists.open_entry_records(bureau.ledger)
+    if not cited:
+        return set()
+    files, furnishers, records = (list(c) for c in zip(*cited, strict=True))
+    con.register("cited", pa.table({"file": files, "furnisher_id": furnishers,
+                                    "record_id": records}))  # fmt: skip
+    try:
+        also = (
+            f"OR EXISTS (SELECT 1 FROM {withdrawn} w WHERE w.furnisher_id = c.furnisher_id "
+            "AND w.record_id = c.record_id)"
+            if withdrawn
+            else ""
+        )
+        rows = con.execute(
+            "SELECT DISTINCT c.file FROM cited c WHERE EXISTS (SELECT 1 FROM expired e "
+            f"WHERE e.furnisher_id = c.furnisher_id AND e.record_id = c.record_id) {also}"
+        ).fetchall()
+    finally:
+        con.unregister("cited")
+    return {f for (f,) in rows}
 
 
 #: The table of versions a dispute's answer deleted: (furnisher_id, record_id, withdrawn_on).
