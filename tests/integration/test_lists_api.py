@@ -1020,3 +1020,19 @@ def test_files_a_check_could_not_decide_stay_noted_for_the_next(bureau, keys, mo
     seen = _reads(monkeypatch)
     assert reconcile(bureau, actor="operator-local", now=later, pending_only=True) == [entry_id]
     assert seen == [DEFAULTER] and _pending(bureau) is None
+
+
+def test_an_unreadable_note_means_every_file_is_checked(bureau, keys, monkeypatch, caplog):
+    entry_id = _listed(bureau, keys)
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == entry_id)
+            .values(record_id="D-GONE")
+        )  # fmt: skip
+    _mark_resolved(bureau)
+    (bureau.lake.root / PENDING_FILE).write_text('{"subjects": [')  # torn
+    seen = _reads(monkeypatch)
+    later = NOW + timedelta(days=60)
+    assert reconcile(bureau, actor="operator-local", now=later, pending_only=True) == [entry_id]
+    assert seen == [DEFAULTER] and _pending(bureau) is None
+    assert "unreadable" in caplog.text

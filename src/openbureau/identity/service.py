@@ -194,10 +194,17 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
     staged = state.stage_state(lake, everything, resolved_now, str(os.getpid()))
     # the files whose list entries the check after this run reads: every file, or those
     # holding a variant read from the new batches or one this run re-linked, under its old
-    # id or its new one (noted first: a run that stops after publishing leaves them noted)
-    from openbureau.lists.service import note_pending  # noqa: PLC0415 - reads reports
+    # id or its new one, and those whose entries rest on a record the new batches bring a
+    # version of (a corrected finding may have left the file for another); noted first: a
+    # run that stops after publishing leaves them noted
+    from openbureau.lists import service as lists  # noqa: PLC0415 - reads reports
 
-    note_pending(lake, _changed_files(everything, read, linked, previous) if incremental else None)
+    lists.note_pending(
+        lake,
+        _changed_files(everything, read, linked, previous) | _files_citing_new(bureau, todo)
+        if incremental
+        else None,
+    )
     try:
         outcome = publish.publish(
             bureau,
@@ -232,6 +239,22 @@ def _changed_files(
         | set(linked["subject_id"])
         | set(previous.dropna())
     )
+
+
+def _files_citing_new(bureau, todo: list[Path]) -> set[str]:
+    """The files of the open list entries resting on a record of which the batches `todo`
+    bring a version: a correction that now carries another identity takes the record out
+    of the file the entry names, which holds no variant of these batches."""
+    from openbureau.lists import service as lists  # noqa: PLC0415 - reads reports
+
+    if not todo:
+        return set()
+    with duckdb.connect() as con:
+        return lists.files_citing(
+            bureau, con,
+            "SELECT furnisher_id, record_id FROM read_parquet(?::VARCHAR[], union_by_name = true)",
+            [[str(f) for f in todo]],
+        )  # fmt: skip
 
 
 def _pending(known: pd.DataFrame, same: pd.DataFrame, cannot: set) -> tuple[set, set]:

@@ -3,6 +3,7 @@ subject's hard inquiries for the score."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, date, datetime, time
 
@@ -28,6 +29,7 @@ from openbureau.reports.service import SubjectNotFound, build_report
 from openbureau.storage.ledger import inquiries
 from openbureau.storage.ledger import outbox as outbox_table
 
+log = logging.getLogger(__name__)
 _OWN_ONLY = "own_request is only for the subject's own file"
 
 
@@ -143,7 +145,9 @@ def record_refusal(
     """An attempt to look at a named file that was refused (no consent for the purpose; a
     measure the caller's kind does not apply): audited under the file and told to its
     holder, who sees every refused attempt in the report beside the inquiries made. Nothing
-    of the file was read or answered. `refusal` is the problem kind the caller got."""
+    of the file was read or answered. `refusal` is the problem kind the caller got. A
+    failure to record is logged, not raised: the caller is refused all the same (a failure
+    must not turn a refusal into a different answer)."""
     who = {
         "party_id": caller.party_id,
         "party_name": caller.party_name or caller.party_id,
@@ -161,7 +165,10 @@ def record_refusal(
         occurred_at=now,
     )
     notice = outbox.notice_row(subject_id, "refused", who, now)
-    audit.commit_with_audit(bureau.ledger, [(outbox_table, notice)], [entry])
+    try:
+        audit.commit_with_audit(bureau.ledger, [(outbox_table, notice)], [entry])
+    except Exception:  # noqa: BLE001 - the refusal stands whether or not it could be recorded
+        log.warning("a refused access to a file could not be recorded", exc_info=True)
 
 
 def _subject(

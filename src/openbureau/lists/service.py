@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,10 +33,15 @@ from openbureau.lists.model import (
     measure_public,
 )
 from openbureau.reports.model import RecordView, in_utc
-from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
+from openbureau.reports.reads import (
+    MAX_MERGE_HOPS,
+    subject_and_merged_ids,
+    subject_row,
+    surviving_subject,
+)
 from openbureau.reports.service import build_report, file_rows, live_subject
 from openbureau.storage.lake import Lake
-from openbureau.storage.ledger import disputes, inquiries, list_entries
+from openbureau.storage.ledger import disputes, inquiries, list_entries, subjects
 from openbureau.storage.ledger import outbox as outbox_table
 
 log = logging.getLogger(__name__)
@@ -480,17 +486,59 @@ def open_evidence(engine: Engine, furnisher_id: str) -> tuple[set[str], set[str]
     return {r for r, _ in rows}, {c for _, c in rows if c is not None}
 
 
+def _owners(conn: Connection, subject_ids: Iterable[str]) -> dict[str, str]:
+    """The surviving id of each of `subject_ids`, following chains of merges, with one query
+    per hop and thousand ids rather than one per id (reads.surviving_subject)."""
+    owner = {s: s for s in subject_ids}
+    open_ids = set(owner)
+    for _ in range(MAX_MERGE_HOPS):
+        step: dict[str, str] = {}
+        ids = sorted(open_ids)
+        for i in range(0, len(ids), 1000):
+            query = select(subjects.c.subject_id, subjects.c.merged_into).where(
+                subjects.c.subject_id.in_(ids[i : i + 1000]), subjects.c.merged_into.is_not(None)
+            )
+            step.update({a: b for a, b in conn.execute(query).all()})
+        if not step:
+            return owner
+        for s, current in owner.items():
+            owner[s] = step.get(current, current)
+        open_ids = set(step.values())
+    raise RuntimeError(f"a merge chain is longer than {MAX_MERGE_HOPS}")
+
+
 def open_entry_records(engine: Engine) -> list[tuple[str, str, str]]:
     """(file, furnisher_id, record_id) of every open entry resting on a record, the file
-    being the entry's surviving subject id: what a purge looks for among the records it
-    removes."""
+    being the entry's surviving subject id: what a purge or a resolve looks for among the
+    records it removes or brings."""
     query = select(
         list_entries.c.subject_id, list_entries.c.furnisher_id, list_entries.c.record_id
     ).where(list_entries.c.status.in_(rules.OPEN_STATES), list_entries.c.record_id.is_not(None))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        files = {s: surviving_subject(conn, s) for s in {r.subject_id for r in rows}}
+        files = _owners(conn, {r.subject_id for r in rows})
     return [(files[r.subject_id], r.furnisher_id, r.record_id) for r in rows]
+
+
+def files_citing(bureau: Bureau, con, records_sql: str, params: list | None = None) -> set[str]:
+    """The files (surviving subject ids) of the open entries resting on a record that
+    `records_sql`, a DuckDB query on `con` giving (furnisher_id, record_id), names: the
+    records a purge removes, or those the batches a resolve reads bring a version of."""
+    cited = open_entry_records(bureau.ledger)
+    if not cited:
+        return set()
+    files, furnishers, records = (list(c) for c in zip(*cited, strict=True))
+    con.register("cited", pa.table({"file": files, "furnisher_id": furnishers,
+                                    "record_id": records}))  # fmt: skip
+    try:
+        rows = con.execute(
+            f"SELECT DISTINCT c.file FROM cited c SEMI JOIN ({records_sql}) r "
+            "ON r.furnisher_id = c.furnisher_id AND r.record_id = c.record_id",
+            params or [],
+        ).fetchall()
+    finally:
+        con.unregister("cited")
+    return {f for (f,) in rows}
 
 
 def entries_to_clear(
@@ -525,7 +573,8 @@ def entries_to_clear(
         )
     with bureau.ledger.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
-        owner = {r["entry_id"]: surviving_subject(conn, r["subject_id"]) for r in rows}
+        survivors = _owners(conn, {r["subject_id"] for r in rows})
+        owner = {r["entry_id"]: survivors[r["subject_id"]] for r in rows}
     removals = []
     wanted = set(owner.values()) if files is None else set(owner.values()) & set(files)
     for subject_id in sorted(wanted):
@@ -568,8 +617,13 @@ def _read_pending(lake: Lake) -> set[str] | None:
     path = lake.root / PENDING_FILE
     if not path.exists():
         return set()
-    found = json.loads(path.read_text())
-    return None if found.get("all") else set(found["subjects"])
+    try:
+        found = json.loads(path.read_text())
+        return None if found["all"] else set(found["subjects"])
+    except (ValueError, KeyError, TypeError):
+        # unreadable (a disk fault): nothing is lost by checking every file instead
+        log.warning("%s is unreadable: every open list entry will be checked", path)
+        return None
 
 
 def _write_pending(lake: Lake, pending: set[str] | None) -> None:
@@ -580,7 +634,10 @@ def _write_pending(lake: Lake, pending: set[str] | None) -> None:
     body = {"all": True} if pending is None else {"all": False, "subjects": sorted(pending)}
     lake.root.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(body))
+    with open(tmp, "w") as handle:
+        handle.write(json.dumps(body))
+        handle.flush()
+        os.fsync(handle.fileno())  # on disk before it replaces the note it extends
     os.replace(tmp, path)
 
 

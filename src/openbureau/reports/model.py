@@ -198,7 +198,7 @@ class RefusalView(_Model):
     party_kind: str
     purpose: str
     refusal: str = Field(
-        description="The problem the caller got: consent-required, forbidden or measure-refused."
+        description="The problem the caller got: consent-required or measure-refused."
     )
     reason: str
 

@@ -134,26 +134,10 @@ def purge(
 def _files_losing_evidence(bureau, con, withdrawn: str) -> set[str]:
     """The files (surviving subject ids) of the open list entries resting on a record this
     purge removes: expired, or (`withdrawn` naming the table) a version a dispute deleted."""
-    cited = lists.open_entry_records(bureau.ledger)
-    if not cited:
-        return set()
-    files, furnishers, records = (list(c) for c in zip(*cited, strict=True))
-    con.register("cited", pa.table({"file": files, "furnisher_id": furnishers,
-                                    "record_id": records}))  # fmt: skip
-    try:
-        also = (
-            f"OR EXISTS (SELECT 1 FROM {withdrawn} w WHERE w.furnisher_id = c.furnisher_id "
-            "AND w.record_id = c.record_id)"
-            if withdrawn
-            else ""
-        )
-        rows = con.execute(
-            "SELECT DISTINCT c.file FROM cited c WHERE EXISTS (SELECT 1 FROM expired e "
-            f"WHERE e.furnisher_id = c.furnisher_id AND e.record_id = c.record_id) {also}"
-        ).fetchall()
-    finally:
-        con.unregister("cited")
-    return {f for (f,) in rows}
+    going = "SELECT furnisher_id, record_id FROM expired"
+    if withdrawn:
+        going += f" UNION ALL SELECT furnisher_id, record_id FROM {withdrawn}"
+    return lists.files_citing(bureau, con, going)
 
 
 #: The table of versions a dispute's answer deleted: (furnisher_id, record_id, withdrawn_on).

@@ -14,9 +14,11 @@ population run publishing) are settled optimistically, under the audit chain's l
 first, as erasure does): the row is replaced only if no record of the file was deleted
 since the recomputation read the file and the row is still the one it started from; else it
 is read and recomputed again, up to `ATTEMPTS` times. Every writer of score rows takes the
-chain first (a run's publication, an erasure), so none holds a row while it waits for the
-chain: no deadlock on PostgreSQL. A run that read the lake before a deletion rescores that
-subject after it publishes (`scoring.service.score_population`)."""
+chain before any row another writer may hold (a run's publication, an erasure; a run at a
+new date holds only its own rows, which nobody else sees until it commits), so none waits
+for the chain holding a row another waits for: no deadlock on PostgreSQL. A run that read
+the lake before a deletion rescores that subject after it publishes
+(`scoring.service.score_population`)."""
 
 from __future__ import annotations
 
@@ -157,8 +159,9 @@ def _key(row: dict) -> tuple:
 
 def _row_unchanged(conn, row: dict) -> bool:
     """Whether the score row is still the one read. Every writer of score rows (a run's
-    publication, an erasure, a rescore) takes the audit chain's lock before them, as the
-    caller has, so none holds the row now and locking it does not wait."""
+    publication, an erasure, a rescore) takes the audit chain's lock before any row another
+    writer may hold, as the caller has, so none holds the row now and locking it does not
+    wait."""
     query = select(scores.c.published_at).where(*_key(row)).with_for_update()
     current = conn.execute(query).scalar()
     return current is not None and current == row["published_at"]

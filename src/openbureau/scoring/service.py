@@ -3,6 +3,7 @@ expression (`scoring.jobs`), and publish all scores in one ledger transaction.""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,6 +24,7 @@ from openbureau.scoring.jobs import score_expression
 from openbureau.scoring.scorecard import score_frame, score_rows
 from openbureau.storage.ledger import runs, scores, subjects
 
+log = logging.getLogger(__name__)
 _STEPS = 4
 _CHUNK = 20_000
 
@@ -144,8 +146,12 @@ def _publish(
                     occurred_at=finished_at,
                 )
         finally:
-            with conn.begin():
-                _staged.drop(conn, checkfirst=True)
+            try:
+                with conn.begin():
+                    _staged.drop(conn, checkfirst=True)
+            except Exception:  # noqa: BLE001 - the run stands (or its own error is raised)
+                # the next publication on this pooled connection drops it first
+                log.warning("the staged scores were not dropped", exc_info=True)
 
 
 def _emptied():
