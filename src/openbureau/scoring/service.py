@@ -91,17 +91,17 @@ def _publish(
     """Replace this version's scores at as_of and record the run: all or nothing.
 
     In one transaction, in steps. The rows are first written to a temporary table, which
-    locks nothing. They are then copied into `scores`, and the audit chain's lock is taken
-    (before any row, as every writer of score rows takes it: a rescore, an erasure); the
-    rows of subjects an erasure emptied while the run computed are taken out again (their
-    records are gone, so is their score), and the run is recorded. A run that replaces rows
-    already published (`as_of` scored again with this model) takes the chain's lock before
-    it deletes them, and so holds it through the copy; on PostgreSQL a run at a new date
-    takes it after the copy, which leaves every audited action free while the rows are
-    copied. On SQLite the lock is taken before the ledger is first read (the copy holds the
-    ledger's write lock anyway, and a read transaction cannot become a write once another
-    writer has committed). Either way no run
-    holds a row another writer wants while it waits for the chain: the other order
+    locks nothing. They are then copied into `scores`, under the audit chain's lock taken
+    before any row another writer may hold (every writer of score rows takes it so: a
+    rescore, an erasure); the rows of subjects an erasure emptied while the run computed are
+    taken out again (their records are gone, so is their score); and the run is recorded.
+    When: a run that replaces rows already published (`as_of` scored again with this model)
+    takes the lock before it deletes them, and so holds it through the copy; on PostgreSQL a
+    run at a new date takes it after the copy (its new rows are its own until it commits),
+    which leaves every audited action free while they are copied; on SQLite the lock is
+    taken before the ledger is first read (the copy holds the ledger's write lock anyway,
+    and a read transaction cannot become a write once another writer has committed). So no
+    run holds a row another writer wants while it waits for the chain: the other order
     deadlocked on PostgreSQL against an erasure."""
     names = [c.name for c in scores.columns]
     this_run = (scores.c.as_of == as_of, scores.c.model_version == version)
