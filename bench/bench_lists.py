@@ -1,7 +1,7 @@
 """Lists on a real bureau: what the bureau's own check of an entry against its file costs
-(a measure check; `reconcile` over every open entry, as a purge and a full resolve run it,
-and over the files an incremental resolve changed), against a measure check for a subject
-on no list.
+(a measure check; `reconcile` over every open entry, as a full resolve and `openbureau lists
+reconcile` run it, and over the files an incremental resolve changed), against a measure
+check for a subject on no list.
 
     uv run python bench/bench_lists.py --home DEMO_HOME [--entries 200] [--checks 60] [--write]
 
@@ -153,7 +153,7 @@ def render(r: dict, entries: int, checks: int) -> str:
             "",
             "| measurement | result |",
             "|---|---:|",
-            f"| every open entry checked by `reconcile` (a purge, a full resolve) | "
+            f"| every open entry checked by `reconcile` (a full resolve, `lists reconcile`) | "
             f"{r['entries']} in {r['reconcile_s']:.2f} s ({r['per_entry_ms']:.1f} ms an entry; "
             f"{r['removed']} taken off) |",
             f"| the check after an incremental resolve that changed {r['changed']} files, "

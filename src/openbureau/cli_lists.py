@@ -213,6 +213,23 @@ def lists_entries(
         typer.echo(e.model_dump_json())
 
 
+@lists_app.command("reconcile")
+def lists_reconcile(home: HomeOption = None) -> None:
+    """Check every open entry against its file now, and take off those the file no longer
+    bears out (a full resolve does this; an incremental resolve and a purge check only the
+    files they changed). Prints each entry taken off. Run it after changing list rules, or
+    to sweep entries whose finding's term ran out."""
+    from openbureau.audit.service import LOCAL_OPERATOR
+    from openbureau.lists.service import reconcile
+
+    bureau = _bureau(home)
+    with bureau.lake.identity_lock():
+        removed = reconcile(bureau, actor=LOCAL_OPERATOR, now=_now())
+    for entry_id in removed:
+        typer.echo(entry_id)
+    console.print(f"{len(removed)} entr{'y' if len(removed) == 1 else 'ies'} taken off")
+
+
 @lists_app.command("check")
 def lists_check(
     subject: Annotated[str, typer.Option(help="The subject.")],

@@ -462,3 +462,57 @@ def test_a_purges_list_check_reads_only_the_files_losing_a_record_an_entry_rests
     (gone,) = _rows(bureau, list_entries, list_entries.c.entry_id == li_entry)
     assert (gone.status, gone.removal_reason) == ("removed", "evidence_changed")
     assert not (bureau.lake.root / lists.PENDING_FILE).exists()
+
+
+def test_a_resolve_between_a_purges_note_and_its_check_does_not_use_up_the_note(
+    bureau, monkeypatch
+):
+    """A resolve's check (which reads whatever is noted) may run while the purge rewrites
+    files, before the records have gone, and clear the note having found nothing to take
+    off: the purge notes its files again for its own check."""
+    from openbureau.lists import service as lists  # noqa: PLC0415
+    from openbureau.retention import service as retention  # noqa: PLC0415
+
+    li = _subject_of(bureau, "Na")
+    with bureau.ledger.begin() as conn:
+        li_entry = _list_entry(conn, li, "li-2")
+    real = retention._rewrite
+
+    def resolve_meanwhile(*args, **kwargs):
+        with bureau.lake.identity_lock():
+            assert json.loads((bureau.lake.root / lists.PENDING_FILE).read_text()) == {
+                "all": False, "subjects": [li],
+            }  # fmt: skip
+            lists._write_pending(bureau.lake, set())  # as a check that decided them would
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(retention, "_rewrite", resolve_meanwhile)
+    summary = purge(bureau, AS_OF)
+    assert summary.list_entries_removed == 1
+    (gone,) = _rows(bureau, list_entries, list_entries.c.entry_id == li_entry)
+    assert (gone.status, gone.removal_reason) == ("removed", "evidence_changed")
+
+
+def test_list_bookkeeping_that_fails_never_stops_a_purge_or_a_resolve(
+    bureau, tmp_path, monkeypatch, caplog
+):
+    """If the files to note cannot be found, every file is noted instead, and the purge or
+    the resolve does its work."""
+    from openbureau.lists import service as lists  # noqa: PLC0415
+
+    li = _subject_of(bureau, "Na")
+    with bureau.ledger.begin() as conn:
+        li_entry = _list_entry(conn, li, "li-2")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a merge chain is longer than 16")
+
+    monkeypatch.setattr(lists, "files_citing", broken)
+    summary = purge(bureau, AS_OF)
+    assert summary.records == 7 and summary.list_entries_removed == 1  # every file checked
+    (gone,) = _rows(bureau, list_entries, list_entries.c.entry_id == li_entry)
+    assert gone.status == "removed"
+    _ingest(bureau, tmp_path, "more.csv", [_month("chen-2", "2025-04", CHEN)])
+    assert resolve(bureau).mode == "incremental"
+    assert "every list entry will be checked" in caplog.text
+    assert not (bureau.lake.root / lists.PENDING_FILE).exists()

@@ -1036,3 +1036,27 @@ def test_an_unreadable_note_means_every_file_is_checked(bureau, keys, monkeypatc
     assert reconcile(bureau, actor="operator-local", now=later, pending_only=True) == [entry_id]
     assert seen == [DEFAULTER] and _pending(bureau) is None
     assert "unreadable" in caplog.text
+
+
+def test_the_command_checks_every_open_entry(bureau, keys, monkeypatch):
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from openbureau import cli_lists  # noqa: PLC0415
+    from openbureau.cli import app as cli  # noqa: PLC0415
+
+    entry_id = _listed(bureau, keys)
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == entry_id)
+            .values(record_id="D-GONE")
+        )  # fmt: skip
+    _mark_resolved(bureau)
+    monkeypatch.setenv("OPENBUREAU_LEDGER_URL", bureau.settings.resolved_ledger_url)
+    monkeypatch.setattr(cli_lists, "_now", lambda: NOW + timedelta(days=60))
+    home = ["--home", str(bureau.settings.home)]
+    done = CliRunner().invoke(cli, ["lists", "reconcile", *home])
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines()[0] == entry_id and "1 entry taken off" in done.output
+    assert _status(bureau)[:2] == ("removed", "evidence_changed")
+    again = CliRunner().invoke(cli, ["lists", "reconcile", *home])
+    assert again.exit_code == 0 and "0 entries taken off" in again.output

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -21,6 +22,8 @@ UPPER_THRESHOLD = 0.95
 LOWER_THRESHOLD = 0.6
 #: Fewer variants of a kind than this and the shipped model is used instead of training.
 MIN_TRAINING_VARIANTS = 2_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
 
     Incremental by default: only record files not resolved before are read, and their new
     variants are scored against the known ones (and each other) with the stored models.
-    `full=True`, or a first run, retrains both models and relinks every variant. Subject ids
+    `full=True`, or a first run, retrains the models (one per kind of subject present) and
+    relinks every variant. Subject ids
     are stable either way (`linking.assign_subjects`). Holds the lake's identity lock, so
     that an erasure (erasure.py) and a resolve never publish over each other."""
     with bureau.lake.identity_lock():
@@ -191,7 +195,6 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
         for kind in KINDS:
             if models[kind] is not None:
                 state.save_model(lake, kind, models[kind])
-    staged = state.stage_state(lake, everything, resolved_now, str(os.getpid()))
     # the files whose list entries the check after this run reads: every file, or those
     # holding a variant read from the new batches or one this run re-linked, under its old
     # id or its new one, and those whose entries rest on a record the new batches bring a
@@ -199,12 +202,9 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
     # run that stops after publishing leaves them noted
     from openbureau.lists import service as lists  # noqa: PLC0415 - reads reports
 
-    lists.note_pending(
-        lake,
-        _changed_files(everything, read, linked, previous) | _files_citing_new(bureau, todo)
-        if incremental
-        else None,
-    )
+    lists.note_pending(lake, _changed_list_files(bureau, everything, read, linked, previous,
+                                                 todo) if incremental else None)  # fmt: skip
+    staged = state.stage_state(lake, everything, resolved_now, str(os.getpid()))
     try:
         outcome = publish.publish(
             bureau,
@@ -239,6 +239,17 @@ def _changed_files(
         | set(linked["subject_id"])
         | set(previous.dropna())
     )
+
+
+def _changed_list_files(bureau, everything, read, linked, previous, todo) -> set[str] | None:
+    """`_changed_files` and `_files_citing_new`; None (every file) if they cannot be found:
+    list bookkeeping never stops a resolve."""
+    try:
+        return _changed_files(everything, read, linked, previous) | _files_citing_new(bureau, todo)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.warning("the files a resolve changed not found: every list entry will be checked",
+                    exc_info=True)  # fmt: skip
+        return None
 
 
 def _files_citing_new(bureau, todo: list[Path]) -> set[str]:

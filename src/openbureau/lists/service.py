@@ -575,6 +575,8 @@ def entries_to_clear(
         rows = [dict(r._mapping) for r in conn.execute(query)]
         survivors = _owners(conn, {r["subject_id"] for r in rows})
         owner = {r["entry_id"]: survivors[r["subject_id"]] for r in rows}
+        if files is not None:  # noted ids a resolve may have merged since: their survivors
+            files = set(_owners(conn, files).values())
     removals = []
     wanted = set(owner.values()) if files is None else set(owner.values()) & set(files)
     for subject_id in sorted(wanted):
@@ -598,17 +600,18 @@ def entries_to_clear(
     return removals
 
 
-#: The files whose entries still wait for a check after a resolve (`note_pending`), in the
-#: lake's root: written before the resolve publishes, cleared by the check that completes.
+#: The files whose list entries still wait for a check after a resolve or a purge
+#: (`note_pending`), in the lake's root: written before either changes anything, cleared by
+#: the check that decides them.
 PENDING_FILE = "lists-pending.json"
 
 
 def note_pending(lake: Lake, subjects: Iterable[str] | None) -> None:
-    """Before a resolve publishes its links: the files it changes (`subjects`, surviving
-    ids; None for every file), whose entries `reconcile(..., pending_only=True)` checks after
-    it. Kept in a file beside the records until a check completes, so a resolve that stops
-    before its check, or a check that fails or cannot read a file, leaves them for the next.
-    The caller holds the lake's identity lock."""
+    """Before a resolve publishes its links or a purge removes records: the files it changes
+    (`subjects`, subject ids; None for every file), whose entries `reconcile(...,
+    pending_only=True)` checks after it. Kept in a file beside the records until a check
+    decides them, so a run that stops before its check, or a check that fails or cannot read
+    a file, leaves them for the next. The caller holds the lake's identity lock."""
     _write_pending(lake, _merge(_read_pending(lake), None if subjects is None else set(subjects)))
 
 
@@ -650,8 +653,9 @@ def reconcile(
 ) -> list[str]:
     """Check open entries against their files as they are now, and take off those the files
     no longer bear out (after a resolve moved records between files, after a purge): every
-    open entry, or with `pending_only` only those of the files a resolve noted
-    (`note_pending`). Returns the entries removed; one ledger query when there are none.
+    open entry, or with `pending_only` only those of the files a resolve or a purge noted
+    (`note_pending`, mapped to their surviving ids). Returns the entries removed; one
+    ledger query when there are none.
     The caller holds the lake's identity lock: the links and the ledger must agree while
     files are read (a merge being published would show a file without the merged id's
     records).
@@ -659,8 +663,9 @@ def reconcile(
     An entry leaves as `evidence_changed` only while every record file in the lake has been
     through a resolve: a batch not yet resolved may hold a version of the finding that its
     file cannot place yet (a new address), and until it is placed, only a lift is certain.
-    So a check that could not decide everything (batches not yet resolved, a file it could
-    not read) leaves what it was asked to check pending for the next."""
+    So a check that could not decide everything leaves pending for the next what it could
+    not: all it was asked to check while batches are not yet resolved, else the files it
+    could not read."""
     lake = bureau.lake
     waiting = _read_pending(lake)
     scope = waiting if pending_only else None
@@ -682,8 +687,8 @@ def reconcile(
         with bureau.ledger.begin() as conn:
             audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
             removed = clear_entries(conn, removals, actor=actor, now=now)
-    if settled and not unread:  # done (a resolve notes files under the same lock: no other)
-        _write_pending(lake, set())
+    if settled:  # decided, but for the files it could not read (noted under the same lock)
+        _write_pending(lake, set(unread))
     return removed
 
 

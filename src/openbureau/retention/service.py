@@ -19,6 +19,7 @@ half way is finished by running it again, which finds only what is still there.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,8 @@ PURPOSE = "retention"
 #: then the latest batch), so that a purge and a report never disagree on it, even between
 #: two rows of one version. A struct compares field by field.
 NEWEST_ORDER = "(coalesce(version, 1), reported_on, batch_id)"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -97,6 +100,7 @@ def purge(
     started = time.perf_counter()
     summary = PurgeSummary(as_of=as_of, dry_run=dry_run)
     lake = bureau.lake
+    losing: set[str] | None = set()  # the files of list entries losing their record
     with lake.maintenance_lock() if not dry_run else nullcontext():
         files = lake.record_files()
         con = duckdb.connect()
@@ -112,8 +116,9 @@ def purge(
                 _record(bureau, summary, [name for name, _ in affected])
                 # the files whose list entries rest on a record going now, noted before any
                 # goes: the check after the purge reads those (a stop leaves them noted)
+                losing = _files_losing_evidence(bureau, con, withdrawn)
                 with lake.identity_lock():
-                    lists.note_pending(lake, _files_losing_evidence(bureau, con, withdrawn))
+                    lists.note_pending(lake, losing)
                 _rewrite(bureau, con, affected, summary, progress, withdrawn)
         finally:
             con.close()
@@ -126,18 +131,25 @@ def purge(
         ).to_dict()
     if not dry_run:  # list entries resting on purged records go with them
         with lake.identity_lock():
+            if losing is None or losing:  # again: a resolve's check meanwhile may have
+                lists.note_pending(lake, losing)  # read them before the records went
             summary.list_entries_removed = len(lists.reconcile_quietly(bureau, pending_only=True))
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
 
-def _files_losing_evidence(bureau, con, withdrawn: str) -> set[str]:
+def _files_losing_evidence(bureau, con, withdrawn: str) -> set[str] | None:
     """The files (surviving subject ids) of the open list entries resting on a record this
-    purge removes: expired, or (`withdrawn` naming the table) a version a dispute deleted."""
+    purge removes: expired, or (`withdrawn` naming the table) a version a dispute deleted;
+    None (every file) if they cannot be found."""
     going = "SELECT furnisher_id, record_id FROM expired"
     if withdrawn:
         going += f" UNION ALL SELECT furnisher_id, record_id FROM {withdrawn}"
-    return lists.files_citing(bureau, con, going)
+    try:
+        return lists.files_citing(bureau, con, going)
+    except Exception:  # noqa: BLE001 - list bookkeeping never stops a purge
+        log.warning("list entries' files not found: every one will be checked", exc_info=True)
+        return None
 
 
 #: The table of versions a dispute's answer deleted: (furnisher_id, record_id, withdrawn_on).
