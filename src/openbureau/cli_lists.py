@@ -239,12 +239,16 @@ def lists_check(
 ) -> None:
     """May the measure apply to the subject today? Recorded as the key holder's inquiry and
     told to the subject."""
-    from openbureau.lists.service import check_measure
+    from openbureau.lists.service import MeasureRefused, check_measure, record_measure_refusal
 
     bureau = _bureau(home)
     caller = _caller(bureau.ledger, key, ("inquirer", "operator"))
+    now = _now()
     try:
-        answer = check_measure(bureau, subject, measure, caller=caller, now=_now())
+        answer = check_measure(bureau, subject, measure, caller=caller, now=now)
+    except MeasureRefused as exc:
+        record_measure_refusal(bureau, subject, exc, caller=caller, now=now)
+        _fail(str(exc), 2)
     except _errors() as exc:
         _fail(str(exc), 2)
     table = Table("measure", "applies", "list", "legal basis", "until")

@@ -338,9 +338,11 @@ def test_only_a_party_that_applies_a_measure_may_ask_about_it(bureau, keys, part
             )
             # refused before the file is read, and the same answer for a subject that does
             # not exist; the holder of an existing file is told of the attempt
+            told = len(list_notices(bureau.ledger))
             missing = _measure(client, {**keys, **more}[party], measure, "S" + "0" * 16)
             assert missing.status_code == 403
             assert missing.json()["detail"] == answer.json()["detail"]
+            assert len(list_notices(bureau.ledger)) == told  # nobody to tell
         else:
             assert answer.json()["applies"] is True
         # the published definition says who applies each measure

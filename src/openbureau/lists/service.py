@@ -755,6 +755,24 @@ def record_listing(
     )  # fmt: skip
 
 
+def record_measure_refusal(
+    bureau: Bureau, subject_id: str, refused: MeasureRefused, *, caller: Caller, now: datetime
+) -> None:
+    """Tell the holder of the file `subject_id` names (if any) that `caller` asked about a
+    measure it does not apply, and audit it (`inquiries.service.record_refusal`). Run after
+    the refusal has been answered (the API does it once the response is sent), so that
+    neither the answer nor its timing depends on whether the subject exists. Never raises."""
+    try:
+        with bureau.ledger.connect() as conn:
+            target = subject_row(conn, subject_id) and surviving_subject(conn, subject_id)
+    except Exception:  # noqa: BLE001 - the refusal stands; recording it is best effort
+        log.warning("a refused measure check could not be recorded", exc_info=True)
+        return
+    if target:
+        reason = str(refused)
+        record_refusal(bureau, caller, target, CHECK_PURPOSE, "measure-refused", reason, now)
+
+
 def check_measure(
     bureau: Bureau, subject_id: str, measure: str, *, caller: Caller, now: datetime
 ) -> MeasureAnswer:
@@ -766,20 +784,15 @@ def check_measure(
     under dispute. The check is an access to the file: it is recorded as an inquiry (purpose
     measure_check, soft: never in the score), told to the subject, and audited. Raises
     ListError for an unknown measure, MeasureRefused when the caller's kind of party does
-    not apply the measure (nothing read, nothing recorded), SubjectNotFound or
-    SubjectMerged."""
+    not apply the measure (nothing read or recorded: the caller then records the attempt
+    with `record_measure_refusal`), SubjectNotFound or SubjectMerged."""
     found = rules.MEASURES.get(measure)
     if found is None:
         raise ListError(f"unknown measure {measure!r}; known: {', '.join(rules.MEASURES)}")
     refusal = rules.measure_refusal(found, caller.party_kind)
     if refusal:
-        # the same answer whether or not the subject exists: the caller learns nothing of
-        # the file; an existing file's holder is told of the attempt
-        with bureau.ledger.connect() as conn:
-            row = subject_row(conn, subject_id)
-            target = row and surviving_subject(conn, subject_id)
-        if target:
-            record_refusal(bureau, caller, target, CHECK_PURPOSE, "measure-refused", refusal, now)
+        # nothing read: the same answer whether or not the subject exists; the caller
+        # records the attempt afterwards (`record_measure_refusal`)
         raise MeasureRefused(refusal)
     today = utc_day(now)
     with bureau.ledger.connect() as conn:

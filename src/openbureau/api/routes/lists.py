@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from openbureau.access.rules import Caller, permits
 from openbureau.api.deps import (
@@ -34,6 +35,7 @@ from openbureau.lists.service import (
     object_to_entry,
     propose_entry,
     record_listing,
+    record_measure_refusal,
     remove_entry,
     subject_entries,
     utc_day,
@@ -250,7 +252,13 @@ def read_measure(
             bureau, subject_id, measure, caller=caller, now=request.app.state.now()
         )
     except MeasureRefused as exc:
-        return _refused(str(exc), 403)  # type: ignore[return-value]
+        answer = _refused(str(exc), 403)
+        # recorded once the refusal is sent: the answer's timing says nothing of the file
+        answer.background = BackgroundTask(
+            record_measure_refusal, bureau, subject_id, exc, caller=caller,
+            now=request.app.state.now(),
+        )  # fmt: skip
+        return answer  # type: ignore[return-value]
     except ListError as exc:
         return _refused(str(exc))  # type: ignore[return-value]
 
