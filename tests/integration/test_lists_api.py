@@ -643,6 +643,16 @@ def _mark_resolved(bureau) -> None:
     pq.write_table(table.replace_schema_metadata(meta), lake.links_path)
 
 
+def _rest_on_a_record_gone(bureau, entry_id: str) -> None:
+    """Point the entry at a record its file does not show (as a correction into another
+    file, or a purge, leaves it)."""
+    with bureau.ledger.begin() as conn:
+        conn.execute(
+            update(list_entries).where(list_entries.c.entry_id == entry_id)
+            .values(record_id="D-GONE")
+        )  # fmt: skip
+
+
 def _status(bureau) -> tuple:
     with bureau.ledger.connect() as conn:
         row = conn.execute(select(list_entries)).one()
@@ -729,11 +739,7 @@ def test_a_measure_check_takes_off_an_entry_whose_finding_is_lifted(
 
 def test_no_measure_rests_on_a_record_the_file_no_longer_shows(bureau, keys):
     entry_id = _listed(bureau, keys)
-    with bureau.ledger.begin() as conn:  # as if the entry rested on a record now gone
-        conn.execute(
-            update(list_entries).where(list_entries.c.entry_id == entry_id)
-            .values(record_id="D-GONE")
-        )  # fmt: skip
+    _rest_on_a_record_gone(bureau, entry_id)  # as if the entry rested on a record now gone
     with _client(bureau, AFTER_WINDOW) as client:
         answer = _measure(client, keys["airline-1"], "premium_travel").json()
     assert answer["applies"] is False and answer["citations"] == []
@@ -965,11 +971,7 @@ def _pending(bureau):
 def test_the_check_after_a_resolve_reads_only_the_files_it_noted(bureau, keys, monkeypatch):
     entry_id = _listed(bureau, keys)
     moved_away = NOW + timedelta(days=60)
-    with bureau.ledger.begin() as conn:  # as if a resolve had moved the finding out
-        conn.execute(
-            update(list_entries).where(list_entries.c.entry_id == entry_id)
-            .values(record_id="D-GONE")
-        )  # fmt: skip
+    _rest_on_a_record_gone(bureau, entry_id)  # as if a resolve had moved the finding out
     _mark_resolved(bureau)
     seen = _reads(monkeypatch)
     # nothing noted: nothing read, nothing taken off
@@ -993,11 +995,7 @@ def test_files_a_check_could_not_decide_stay_noted_for_the_next(bureau, keys, mo
 
     entry_id = _listed(bureau, keys)
     later = NOW + timedelta(days=60)
-    with bureau.ledger.begin() as conn:
-        conn.execute(
-            update(list_entries).where(list_entries.c.entry_id == entry_id)
-            .values(record_id="D-GONE")
-        )  # fmt: skip
+    _rest_on_a_record_gone(bureau, entry_id)
     _mark_resolved(bureau)
     note_pending(bureau.lake, {DEFAULTER})
     real = service._file_records
@@ -1026,11 +1024,7 @@ def test_files_a_check_could_not_decide_stay_noted_for_the_next(bureau, keys, mo
 
 def test_an_unreadable_note_means_every_file_is_checked(bureau, keys, monkeypatch, caplog):
     entry_id = _listed(bureau, keys)
-    with bureau.ledger.begin() as conn:
-        conn.execute(
-            update(list_entries).where(list_entries.c.entry_id == entry_id)
-            .values(record_id="D-GONE")
-        )  # fmt: skip
+    _rest_on_a_record_gone(bureau, entry_id)
     _mark_resolved(bureau)
     (bureau.lake.root / PENDING_FILE).write_text('{"subjects": [')  # torn
     seen = _reads(monkeypatch)
@@ -1047,11 +1041,7 @@ def test_the_command_checks_every_open_entry(bureau, keys, monkeypatch):
     from openbureau.cli import app as cli  # noqa: PLC0415
 
     entry_id = _listed(bureau, keys)
-    with bureau.ledger.begin() as conn:
-        conn.execute(
-            update(list_entries).where(list_entries.c.entry_id == entry_id)
-            .values(record_id="D-GONE")
-        )  # fmt: skip
+    _rest_on_a_record_gone(bureau, entry_id)
     _mark_resolved(bureau)
     monkeypatch.setenv("OPENBUREAU_LEDGER_URL", bureau.settings.resolved_ledger_url)
     monkeypatch.setattr(cli_lists, "_now", lambda: NOW + timedelta(days=60))
