@@ -93,9 +93,10 @@ def resolve(bureau, *, full: bool = False, progress: Progress | None = None) -> 
     Incremental by default: only record files not resolved before are read, and their new
     variants are scored against the known ones (and each other) with the stored models.
     `full=True`, or a first run, retrains the models (one per kind of subject present) and
-    relinks every variant. Subject ids
-    are stable either way (`linking.assign_subjects`). Holds the lake's identity lock, so
-    that an erasure (erasure.py) and a resolve never publish over each other."""
+    relinks every variant. Subject ids are stable either way (`linking.assign_subjects`).
+    Holds the lake's identity lock, so that an erasure (erasure.py) and a resolve never
+    publish over each other; the list check after it reads the files it noted as changed
+    (`lists.service.note_pending`)."""
     with bureau.lake.identity_lock():
         summary = _resolve(bureau, full=full, progress=progress)
         from openbureau.lists.service import reconcile_quietly  # noqa: PLC0415 - reads reports
