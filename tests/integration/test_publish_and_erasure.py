@@ -14,6 +14,7 @@ import threading
 from datetime import date
 
 import duckdb
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -22,8 +23,8 @@ from openbureau.audit.service import verify
 from openbureau.bootstrap import build_bureau
 from openbureau.config import Settings
 from openbureau.identity import erasure
-from openbureau.scoring.service import score_population
-from openbureau.storage.ledger import audit_log, scores, subjects
+from openbureau.scoring.service import _quantiles, score_population
+from openbureau.storage.ledger import audit_log, runs, scores, subjects
 
 AS_OF = date(2024, 12, 31)
 
@@ -62,6 +63,25 @@ def _last_publication(bureau) -> dict:
     return json.loads(payload)
 
 
+def _last_run_details(bureau) -> dict:
+    with bureau.ledger.connect() as conn:
+        details = conn.scalar(
+            select(runs.c.details)
+            .where(runs.c.stage == "score")
+            .order_by(runs.c.finished_at.desc())
+            .limit(1)
+        )
+    return details if isinstance(details, dict) else json.loads(details)
+
+
+def _quantiles_published(bureau, as_of: date) -> dict:
+    with bureau.ledger.connect() as conn:
+        values = conn.scalars(
+            select(scores.c.score).where(scores.c.as_of == as_of, scores.c.scorable)
+        ).all()
+    return _quantiles(np.array(values, dtype=np.int64))
+
+
 @pytest.mark.parametrize(
     "as_of",
     [AS_OF, date(2025, 1, 31)],
@@ -95,7 +115,13 @@ def test_an_erasure_during_a_publication_neither_waits_for_it_nor_aborts_it(bure
     assert _scores_of(bureau, subject_id) == []
     published = _last_publication(bureau)
     assert published["withheld_emptied"] == 1
-    assert published["rows"] == summary.n_scored + summary.n_not_scorable - 1
+    # the run's counts leave the withheld row out, in the chain, the run row and the summary
+    assert published["rows"] == summary.n_scored + summary.n_not_scorable
+    assert published["rows"] == published["n_scored"] + published["n_not_scorable"]
+    assert _last_run_details(bureau) == {
+        k: published[k] for k in ("as_of", "model_version", "n_scored", "n_not_scorable")
+    }
+    assert summary.score_quantiles == _quantiles_published(bureau, as_of)
     with bureau.ledger.connect() as conn:
         count = conn.scalar(select(func.count()).select_from(scores).where(scores.c.as_of == as_of))
         erased_at = conn.scalar(
@@ -115,3 +141,47 @@ def test_a_subject_emptied_before_a_run_is_not_in_its_population(bureau):
     assert after.n_scored + after.n_not_scorable == before.n_scored + before.n_not_scorable - 1
     assert "withheld_emptied" not in _last_publication(bureau)
     assert _scores_of(bureau, "P00013") != []
+
+
+def test_two_publications_of_one_date_at_once_both_land_and_the_later_replaces(bureau):
+    """Two runs publishing the same date with the same model at once: before, on PostgreSQL
+    neither found rows to replace and the second failed on the scores' primary key."""
+    as_of = date(2025, 1, 31)
+    staged = threading.Event()
+    outcome: dict = {}
+
+    def second() -> None:
+        def signal(stage: str, done: int, total: int) -> None:
+            if stage == "publish":
+                staged.set()
+
+        try:
+            outcome["second"] = score_population(bureau, as_of, progress=signal)
+        except Exception as exc:  # noqa: BLE001 - the test looks at what it was
+            outcome["second"] = exc
+            staged.set()
+
+    thread = threading.Thread(target=second)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "publish" and not thread.is_alive() and "second" not in outcome:
+            thread.start()
+            # the first run is inside its publishing transaction, its rows staged; the
+            # second stages its own before either copies
+            assert staged.wait(timeout=120)
+
+    first = score_population(bureau, as_of, progress=progress)
+    thread.join(timeout=120)
+    second_summary = outcome["second"]
+    assert not isinstance(second_summary, Exception), second_summary
+    assert second_summary.n_scored == first.n_scored
+    with bureau.ledger.connect() as conn:
+        count = conn.scalar(select(func.count()).select_from(scores).where(scores.c.as_of == as_of))
+        published = conn.scalar(
+            select(func.count())
+            .select_from(audit_log)
+            .where(audit_log.c.action == "scores.published")
+        )
+    assert count == first.n_scored + first.n_not_scorable  # one row a subject, not two
+    assert published == 3  # the fixture's run and these two
+    assert verify(bureau.ledger).ok

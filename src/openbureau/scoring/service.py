@@ -3,6 +3,7 @@ expression (`scoring.jobs`), and publish all scores in one ledger transaction.""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, MetaData, Table, delete, insert, select
+from sqlalchemy import BigInteger, Column, MetaData, Table, delete, func, insert, literal, select
 
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
@@ -80,6 +81,18 @@ _staged = Table(
 )
 
 
+def _publication_lock(conn, as_of: date, version: str) -> None:
+    """On PostgreSQL, one publication of a date and model at a time: a second waits for the
+    first to commit and then replaces its rows, as publishing a date again does (without it
+    both found no rows to replace and the second failed on the scores' primary key). SQLite
+    serialises publications by its write lock, taken before the first read."""
+    if conn.dialect.name != "postgresql":
+        return
+    name = f"openbureau.scores|{as_of.isoformat()}|{version}".encode()
+    key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+    conn.execute(select(func.pg_advisory_xact_lock(literal(key, BigInteger))))
+
+
 def _publish(
     bureau: Bureau,
     as_of: date,
@@ -87,7 +100,7 @@ def _publish(
     rows: list[dict],
     run_row: dict,
     progress: Progress,
-) -> None:
+) -> set[str]:
     """Replace this version's scores at as_of and record the run: all or nothing.
 
     In one transaction, in steps. The rows are first written to a temporary table, which
@@ -102,7 +115,10 @@ def _publish(
     taken before the ledger is first read (the copy holds the ledger's write lock anyway,
     and a read transaction cannot become a write once another writer has committed). So no
     run holds a row another writer wants while it waits for the chain: the other order
-    deadlocked on PostgreSQL against an erasure."""
+    deadlocked on PostgreSQL against an erasure.
+
+    Returns the subjects whose rows were withheld (emptied while the run computed); the run's
+    recorded counts leave them out."""
     names = [c.name for c in scores.columns]
     this_run = (scores.c.as_of == as_of, scores.c.model_version == version)
     with bureau.ledger.connect() as conn:
@@ -118,6 +134,7 @@ def _publish(
                 locked = conn.dialect.name != "postgresql"
                 if locked:
                     audit.lock_chain(conn)
+                _publication_lock(conn, as_of, version)
                 replacing = conn.scalar(select(select(scores).where(*this_run).exists()))
                 if replacing and not locked:
                     audit.lock_chain(conn)
@@ -129,14 +146,23 @@ def _publish(
                 )
                 if not locked:
                     audit.lock_chain(conn)
-                withheld = conn.execute(
-                    delete(scores).where(*this_run, scores.c.subject_id.in_(_emptied()))
-                ).rowcount
-                finished_at = datetime.now(UTC)
-                conn.execute(insert(runs), [{**run_row, "finished_at": finished_at}])
-                payload = {**run_row["details"], "rows": len(rows) - withheld}
+                # under the chain no erasure runs, so what is read here is what goes
+                gone = conn.execute(
+                    select(scores.c.subject_id, scores.c.scorable).where(
+                        *this_run, scores.c.subject_id.in_(_emptied())
+                    )
+                ).all()
+                withheld = {g.subject_id for g in gone}
                 if withheld:
-                    payload["withheld_emptied"] = withheld
+                    conn.execute(delete(scores).where(*this_run, scores.c.subject_id.in_(withheld)))
+                details = _without_withheld(run_row["details"], [g.scorable for g in gone])
+                finished_at = datetime.now(UTC)
+                conn.execute(
+                    insert(runs), [{**run_row, "details": details, "finished_at": finished_at}]
+                )
+                payload = {**details, "rows": len(rows) - len(withheld)}
+                if withheld:
+                    payload["withheld_emptied"] = len(withheld)
                 audit.append(
                     conn,
                     actor=audit.LOCAL_OPERATOR,
@@ -152,6 +178,17 @@ def _publish(
             except Exception:  # noqa: BLE001 - the run stands (or its own error is raised)
                 # the next publication on this pooled connection drops it first
                 log.warning("the staged scores were not dropped", exc_info=True)
+    return withheld
+
+
+def _without_withheld(details: dict, scorable: list[bool]) -> dict:
+    """A run's recorded counts without the rows withheld (`scorable`: one flag each)."""
+    n_scorable = sum(1 for s in scorable if s)
+    return {
+        **details,
+        "n_scored": details["n_scored"] - n_scorable,
+        "n_not_scorable": details["n_not_scorable"] - (len(scorable) - n_scorable),
+    }
 
 
 def _emptied():
@@ -252,9 +289,15 @@ def score_population(
             "n_not_scorable": len(scored) - n_scorable,
         },
     }
-    _publish(bureau, as_of, version, score_rows(scored, as_of, version), run_row, progress)
+    withheld = _publish(
+        bureau, as_of, version, score_rows(scored, as_of, version), run_row, progress
+    )
     _rescore_late_deletions(bureau, deleted_before)
     step("publish", 4)
+    if withheld:  # emptied while the run computed: published for nobody
+        scored = scored[~scored["subject_id"].isin(withheld)]
+        n_scorable = int(scored["scorable"].sum())
+        values = scored.loc[scored["scorable"], "score"].to_numpy(dtype=np.int64)
     m_train, m_valid = model.metrics["train"], model.metrics["validate"]
     return ScoreRunSummary(
         model_version=version,
