@@ -249,21 +249,45 @@ def disputes_list(
 def disputes_open(
     subject: Annotated[str, typer.Option(help="The subject whose record is disputed.")],
     furnisher: Annotated[str, typer.Option(help="The record's furnisher.")],
-    record: Annotated[str, typer.Option(help="The record's id, as the report shows it.")],
     reason: Annotated[str, typer.Option(help="What the subject says is wrong.")],
+    record: Annotated[
+        str | None, typer.Option(help="The record's id, as the report shows it.")
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="Instead of --record: a whole account, by the report's account id."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Open a dispute the subject sent by letter: the record is under dispute at once."""
+    """Open a dispute the subject sent by letter: the record (or every record of the
+    account) is under dispute at once."""
     from openbureau.audit.service import LOCAL_OPERATOR
-    from openbureau.disputes.service import DisputeError, open_dispute
+    from openbureau.disputes.service import DisputeError, open_account_dispute, open_dispute
     from openbureau.reports.service import SubjectMerged, SubjectNotFound
 
+    if (record is None) == (account is None):
+        _fail("name the disputed record with --record, or a whole account with --account", 2)
+    bureau, now = _bureau(home), _now()
     try:
-        opened = open_dispute(
-            _bureau(home), subject, furnisher, record, reason, actor=LOCAL_OPERATOR, now=_now()
-        )
+        if account is not None:
+            group = open_account_dispute(
+                bureau, subject, furnisher, account, reason, actor=LOCAL_OPERATOR, now=now
+            )
+        else:
+            opened = open_dispute(
+                bureau, subject, furnisher, record, reason, actor=LOCAL_OPERATOR, now=now
+            )
     except (DisputeError, SubjectNotFound, SubjectMerged) as exc:
         _fail(str(exc), 2)
+    if account is not None:
+        before = group.already_under_dispute
+        also = f"; {len(before)} already under dispute: {', '.join(before)}" if before else ""
+        console.print(
+            f"dispute group {group.group_id}: {len(group.disputes)} record(s) of account "
+            f"{account} from {furnisher} are under dispute{also}; the answer is due by "
+            f"{group.disputes[0].due_on.isoformat()}"
+        )
+        return
     console.print(
         f"dispute {opened.dispute_id}: {record} from {furnisher} is under dispute; "
         f"the answer is due by {opened.due_on.isoformat()}"
@@ -289,5 +313,9 @@ def disputes_answer(
     except (DisputeError, DisputeNotFound) as exc:
         _fail(str(exc), 2)
     owed = answered.compensation
-    late = f"; {answered.days_late} day(s) late: {owed.display} owed" if answered.days_late else ""
+    late = f"; {answered.days_late} day(s) late" if answered.days_late else ""
+    if answered.days_late and answered.compensation.amount_minor:
+        late += f": {owed.display} owed"
+    if answered.group_id is not None:
+        late += f" (the whole account {answered.account_id}: group {answered.group_id})"
     console.print(f"dispute {dispute_id}: {outcome}{late}")

@@ -1,7 +1,7 @@
 """Dispute rules: the due date, what a late answer owes, which answers a dispute takes, and
 which stored versions an answer deletes."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -11,6 +11,7 @@ from openbureau.disputes.rules import (
     ANSWER_DAYS,
     COMPENSATION_PER_DAY_MINOR,
     answer_problem,
+    carries_compensation,
     compensation,
     days_late,
     due_on,
@@ -132,3 +133,37 @@ ANSWERED = date(2026, 2, 1)
 )
 def test_withdrawn(outcome, answered, reported, gone):
     assert withdrawn(outcome, answered, reported) is gone
+
+
+@pytest.mark.parametrize(
+    ("dispute_id", "group_id", "carries"),
+    [
+        ("d1", None, True),  # one record's dispute is its own complaint
+        ("d1", "d1", True),  # an account's first dispute carries the group's
+        ("d2", "d1", False),  # the rest of the account's do not
+    ],
+)
+def test_an_accounts_disputes_owe_compensation_once(dispute_id, group_id, carries):
+    assert carries_compensation(dispute_id, group_id) is carries
+
+
+@given(members=st.integers(min_value=1, max_value=60), late=st.integers(min_value=0, max_value=400))
+def test_an_accounts_group_owes_what_one_dispute_owes(members, late):
+    """However many months an account has, a late answer to it owes what a late answer to a
+    single record's dispute owes."""
+    from openbureau.disputes.model import dispute_public  # noqa: PLC0415
+
+    answered_on = DUE + timedelta(days=late)
+    answered = datetime(answered_on.year, answered_on.month, answered_on.day, 12, tzinfo=UTC)
+    rows = [
+        {
+            "dispute_id": f"d{i}", "subject_id": "S1", "furnisher_id": "f", "record_id": f"r{i}",
+            "record_type": "credit_account", "reason": "not mine", "opened_at": answered,
+            "due_on": DUE, "status": "answered", "outcome": "verified", "note": "ok",
+            "answered_at": answered, "group_id": "d0", "account_id": "A-1",
+        }
+        for i in range(members)
+    ]  # fmt: skip
+    owed = sum(dispute_public(r, answered_on).compensation.amount_minor for r in rows)
+    assert owed == compensation(DUE, answered_on, answered_on).amount_minor
+    assert owed == late * COMPENSATION_PER_DAY_MINOR

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from openbureau.disputes.rules import OUTCOMES, compensation
+from openbureau.disputes.rules import OUTCOMES, carries_compensation, compensation
 from openbureau.reports.model import Money, in_utc
 
 
@@ -36,7 +36,18 @@ class DisputePublic(BaseModel):
     note: str | None = Field(description="The furnisher's answer in its own words.")
     answered_at: AwareDatetime | None
     days_late: int = Field(description="Days the answer is (or was) past due_on.")
-    compensation: Money = Field(description="Owed to the subject for a late answer.")
+    compensation: Money = Field(
+        description="Owed to the subject for a late answer (for an account's disputes, once: "
+        "on the group's first dispute)."
+    )
+    group_id: str | None = Field(
+        default=None,
+        description="Set when the dispute is one of a whole account's, opened and answered "
+        "together: the id of the group's first dispute.",
+    )
+    account_id: str | None = Field(
+        default=None, description="The account disputed, for a dispute of a whole account."
+    )
 
     @field_validator("opened_at", "answered_at", mode="before")
     @classmethod
@@ -50,6 +61,8 @@ def dispute_public(row: dict[str, Any], today: date) -> DisputePublic:
     answered_at = row["answered_at"]
     answered_on = in_utc(answered_at).date() if answered_at is not None else None
     owed = compensation(row["due_on"], answered_on, today)
+    group_id = row.get("group_id")
+    owed_minor = owed.amount_minor if carries_compensation(row["dispute_id"], group_id) else 0
     return DisputePublic(
         dispute_id=row["dispute_id"],
         subject_id=row["subject_id"],
@@ -65,5 +78,23 @@ def dispute_public(row: dict[str, Any], today: date) -> DisputePublic:
         note=row["note"],
         answered_at=answered_at,
         days_late=owed.days_late,
-        compensation=Money(amount_minor=owed.amount_minor, currency=owed.currency),
+        compensation=Money(amount_minor=owed_minor, currency=owed.currency),
+        group_id=group_id,
+        account_id=row.get("account_id"),
+    )
+
+
+class AccountDisputePublic(BaseModel):
+    """A dispute of a whole account: the disputes opened together, one a record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group_id: str = Field(description="The id of the group's first dispute.")
+    subject_id: str
+    furnisher_id: str
+    account_id: str
+    disputes: list[DisputePublic] = Field(description="The disputes opened, one a record.")
+    already_under_dispute: list[str] = Field(
+        description="Disputes open before this one on other records of the account (each is "
+        "answered on its own)."
     )

@@ -11,6 +11,13 @@ records) and goes to its furnisher, who must answer within `ANSWER_DAYS` days:
 - `unverifiable`: the furnisher cannot verify it, so it is deleted: left out of every report
   and score from that moment, and removed from storage by the next purge.
 
+A subject may also contest a whole account (a loan or card that is not theirs, or reported
+wrongly throughout): one dispute is opened for each of the account's records shown in the file
+and not already under dispute, together, in a group named by the first one's id. The group is
+one complaint: the furnisher answers it once (answering any of its disputes answers all that
+are open, with one outcome and note), and a late answer owes compensation once, carried by
+the group's first dispute (`carries_compensation`).
+
 An answer after the due date owes the subject compensation for every day of delay
 (`COMPENSATION_PER_DAY_MINOR`, the Reserve Bank of India's rule for credit information
 companies: Rs 100 a calendar day once a complaint is unresolved after 30 days); a dispute
@@ -36,6 +43,8 @@ OUTCOMES: dict[str, str] = {
 }
 #: The outcome that deletes the record.
 DELETES = "unverifiable"
+#: The record type whose records make up an account (one a month), disputed whole.
+ACCOUNT_RECORD_TYPE = "credit_account"
 
 #: Longest reason a subject may give, and longest note a furnisher may answer with.
 MAX_TEXT = 1000
@@ -65,6 +74,12 @@ class Compensation:
 def compensation(due: date, answered_on: date | None, on: date) -> Compensation:
     late = days_late(due, answered_on, on)
     return Compensation(late, late * COMPENSATION_PER_DAY_MINOR)
+
+
+def carries_compensation(dispute_id: str, group_id: str | None) -> bool:
+    """Whether a late answer to this dispute owes compensation: a dispute of one record, or
+    the first dispute of an account's group (the group is one complaint)."""
+    return group_id is None or group_id == dispute_id
 
 
 def text_problem(what: str, text: str) -> str | None:

@@ -14,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from openbureau import freetext
 from openbureau.audit import service as audit
 from openbureau.bootstrap import Bureau
-from openbureau.disputes.model import DisputePublic, dispute_public
+from openbureau.disputes.model import AccountDisputePublic, DisputePublic, dispute_public
 from openbureau.disputes.rules import (
+    ACCOUNT_RECORD_TYPE,
     DELETES,
     ERASED_TEXT,
     answer_problem,
+    compensation,
     due_on,
     text_problem,
 )
@@ -90,7 +92,7 @@ def open_dispute(
             f"due {record.under_dispute.due_on.isoformat()})"
         )
     row = {
-        "dispute_id": "d" + secrets.token_hex(12),
+        "dispute_id": _new_dispute_id(),
         "subject_id": subject_id,
         "furnisher_id": furnisher_id,
         "record_id": record_id,
@@ -115,25 +117,120 @@ def open_dispute(
     return dispute_public(row, today)
 
 
-def _record_opening(conn: Connection, row: dict, actor: str, now: datetime) -> None:
-    """The dispute's row, its audit entry and the subject's notice, in the caller's
-    transaction."""
+def _record_opening(
+    conn: Connection, row: dict, actor: str, now: datetime, *, notify: bool = True
+) -> None:
+    """The dispute's row, its audit entry and (with `notify`) the subject's notice, in the
+    caller's transaction."""
     conn.execute(insert(disputes).values(**row))
+    payload = {
+        **{k: row[k] for k in ("dispute_id", "furnisher_id", "record_id", "due_on")},
+        # the subject's words may hold personal data the chain must not keep for ever
+        "reason_hmac": freetext.digest(row["salt"], row["reason"]),
+        **_group_of(row),
+    }
     audit.append(
         conn,
         actor=actor,
         action="dispute.open",
         subject_id=row["subject_id"],
         purpose=PURPOSE,
-        payload={
-            **{k: row[k] for k in ("dispute_id", "furnisher_id", "record_id", "due_on")},
-            # the subject's words may hold personal data the chain must not keep for ever
-            "reason_hmac": freetext.digest(row["salt"], row["reason"]),
-        },
+        payload=payload,
         occurred_at=now,
     )
-    notice = outbox.notice_row(row["subject_id"], "dispute", _notice(row), now)
-    conn.execute(insert(outbox_table).values(**notice))
+    if notify:
+        notice = outbox.notice_row(row["subject_id"], "dispute", _notice(row), now)
+        conn.execute(insert(outbox_table).values(**notice))
+
+
+def open_account_dispute(
+    bureau: Bureau,
+    subject_id: str,
+    furnisher_id: str,
+    account_id: str,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> AccountDisputePublic:
+    """Contest a whole account shown in the subject's file today: one dispute for each of
+    its records not already under dispute, opened together (one group, one due date, one
+    notice to the subject) and answered together (`answer_dispute`). Raises
+    SubjectNotFound, SubjectMerged, DisputeConflict (every record of the account is under
+    dispute already, or one was put under dispute meanwhile) or DisputeError (no such
+    account in the file, an empty or overlong reason)."""
+    problem = text_problem("the reason", reason)
+    if problem:
+        raise DisputeError(problem)
+    with bureau.ledger.connect() as conn:
+        live_subject(conn, subject_id)
+    today = utc_day(now)
+    report = build_report(bureau, subject_id, today, holder_view=False)
+    records = [
+        r
+        for r in report.records
+        if r.furnisher.furnisher_id == furnisher_id
+        and r.record_type == ACCOUNT_RECORD_TYPE
+        and r.fields.get("account_id") == account_id
+    ]
+    if not records:
+        raise DisputeError(
+            f"no account {account_id!r} from furnisher {furnisher_id!r} is shown in the file "
+            f"of {subject_id} today (see its report's accounts for the ones that are)"
+        )
+    free = [r for r in records if r.under_dispute is None]
+    if not free:
+        raise DisputeConflict(f"every record of account {account_id!r} is already under dispute")
+    group_id = _new_dispute_id()
+    salt = freetext.new_salt()
+    rows = [
+        {
+            "dispute_id": group_id if i == 0 else _new_dispute_id(),
+            "subject_id": subject_id,
+            "furnisher_id": furnisher_id,
+            "record_id": r.record_id,
+            "record_type": r.record_type,
+            "reason": reason,
+            "salt": salt,
+            "opened_at": now,
+            "opened_by": actor,
+            "due_on": due_on(today),
+            "status": "open",
+            "outcome": None,
+            "note": None,
+            "answered_at": None,
+            "answered_by": None,
+            "group_id": group_id,
+            "account_id": account_id,
+        }
+        for i, r in enumerate(free)
+    ]
+    try:
+        with bureau.ledger.begin() as conn:
+            for row in rows:
+                _record_opening(conn, row, actor, now, notify=False)
+            body = {**_notice(rows[0]), "records": len(rows)}
+            notice = outbox.notice_row(subject_id, "dispute", body, now)
+            conn.execute(insert(outbox_table).values(**notice))
+    except IntegrityError as exc:
+        raise DisputeConflict(
+            f"a record of account {account_id!r} was put under dispute meanwhile; see the "
+            "file's disputes, and contest the account again for the rest"
+        ) from exc
+    return AccountDisputePublic(
+        group_id=group_id,
+        subject_id=subject_id,
+        furnisher_id=furnisher_id,
+        account_id=account_id,
+        disputes=[dispute_public(row, today) for row in rows],
+        already_under_dispute=sorted(
+            {r.under_dispute.dispute_id for r in records if r.under_dispute is not None}
+        ),
+    )
+
+
+def _new_dispute_id() -> str:
+    return "d" + secrets.token_hex(12)
 
 
 def answer_dispute(
@@ -148,16 +245,19 @@ def answer_dispute(
 ) -> DisputePublic:
     """The furnisher's answer: verified, corrected or unverifiable (the record is deleted:
     left out of every report and score from now on, and out of storage at the next purge;
-    the subject's published score is recomputed without it at once, `scoring.rescore`).
+    the subject's published score is recomputed at once, `scoring.rescore`). A dispute of a
+    whole account is answered whole: every open dispute of its group gets the answer.
     With `furnisher_id`, only that furnisher's disputes can be answered. Raises
     DisputeNotFound, DisputeConflict (answered already) or DisputeError (an unknown outcome,
     an empty or overlong note)."""
     problem = text_problem("the note", note)
     if problem:
         raise DisputeError(problem)
+    today = utc_day(now)
     with bureau.ledger.begin() as conn:
         # the chain's lock first, as an erasure (which rewrites disputes' texts) takes it: the
-        # other order deadlocks on PostgreSQL
+        # other order deadlocks on PostgreSQL; every answer takes it, so the group read below
+        # is still the group when it is updated
         audit.lock_chain(conn)
         found = conn.execute(select(disputes).where(disputes.c.dispute_id == dispute_id)).first()
         if found is None or (furnisher_id is not None and found.furnisher_id != furnisher_id):
@@ -165,6 +265,13 @@ def answer_dispute(
         problem = answer_problem(found.status, outcome)
         if problem:
             raise (DisputeConflict if found.status != "open" else DisputeError)(problem)
+        members = [found]
+        if found.group_id is not None:
+            members = conn.execute(
+                select(disputes)
+                .where(disputes.c.group_id == found.group_id, disputes.c.status == "open")
+                .order_by(disputes.c.dispute_id)
+            ).all()
         changes = {
             "status": "answered",
             "outcome": outcome,
@@ -173,54 +280,69 @@ def answer_dispute(
             "answered_at": now,
             "answered_by": actor,
         }
+        ids = [m.dispute_id for m in members]
         done = conn.execute(
             update(disputes)
-            .where(disputes.c.dispute_id == dispute_id)
+            .where(disputes.c.dispute_id.in_(ids))
             .where(disputes.c.status == "open")
             .values(**changes)
         )
-        if done.rowcount != 1:  # another answer committed since the read above
+        if done.rowcount != len(ids):  # another answer committed since the read above
             raise DisputeConflict(answer_problem("answered", outcome) or "already answered")
-        row = {**found._mapping, **changes}
-        shown = dispute_public(row, utc_day(now))
-        # the file the record is in now (the dispute may name an id merged since)
+        # the file the records are in now (the dispute may name an id merged since)
         subject_id = surviving_subject(conn, found.subject_id)
-        audit.append(
-            conn,
-            actor=actor,
-            action="dispute.answer",
-            subject_id=subject_id,
-            purpose=PURPOSE,
-            payload={
-                "dispute_id": dispute_id,
-                "furnisher_id": found.furnisher_id,
-                "record_id": found.record_id,
-                "outcome": outcome,
-                "deleted": outcome == DELETES,
-                "days_late": shown.days_late,
-                "note_hmac": freetext.digest(found.salt, note),
-            },
-            occurred_at=now,
-        )
-        if outcome == DELETES:  # no list entry may rest on a deleted record
-            lists.clear_record(
-                conn, found.furnisher_id, found.record_id, "evidence_deleted", actor=actor,
-                now=now,
-            )  # fmt: skip
+        for member in members:
+            _record_answer(conn, {**member._mapping, **changes}, subject_id, note, actor, now)
+        row = {**found._mapping, **changes}
+        shown = dispute_public(row, today)
+        owed = compensation(row["due_on"], today, today)  # the complaint's, grouped or not
         notice = {
             **_notice(row),
             "outcome": outcome,
-            "days_late": shown.days_late,
-            "compensation_minor": shown.compensation.amount_minor,
-            "compensation_currency": shown.compensation.currency,
+            "days_late": owed.days_late,
+            "compensation_minor": owed.amount_minor,
+            "compensation_currency": owed.currency,
         }
         conn.execute(
             insert(outbox_table).values(**outbox.notice_row(subject_id, "dispute", notice, now))
         )
     if outcome == DELETES:
-        # the deleted record leaves the published score now, not at the next population run
+        # the deleted records leave the published score now, not at the next population run
         _rescore(bureau, subject_id, actor, dispute_id, now)
     return shown
+
+
+def _record_answer(
+    conn: Connection, row: dict, subject_id: str, note: str, actor: str, now: datetime
+) -> None:
+    """One answered dispute's audit entry, and (when its record is deleted) the list entries
+    resting on the record taken off, in the caller's transaction."""
+    shown = dispute_public(row, utc_day(now))
+    payload = {
+        "dispute_id": row["dispute_id"],
+        "furnisher_id": row["furnisher_id"],
+        "record_id": row["record_id"],
+        "outcome": row["outcome"],
+        "deleted": row["outcome"] == DELETES,
+        "days_late": shown.days_late,
+        "note_hmac": freetext.digest(row["salt"], note),
+    }
+    if row["group_id"] is not None:
+        payload["group_id"] = row["group_id"]
+    audit.append(
+        conn,
+        actor=actor,
+        action="dispute.answer",
+        subject_id=subject_id,
+        purpose=PURPOSE,
+        payload=payload,
+        occurred_at=now,
+    )
+    if row["outcome"] == DELETES:  # no list entry may rest on a deleted record
+        lists.clear_record(
+            conn, row["furnisher_id"], row["record_id"], "evidence_deleted", actor=actor,
+            now=now,
+        )  # fmt: skip
 
 
 def _rescore(bureau: Bureau, subject_id: str, actor: str, dispute_id: str, now: datetime) -> None:
@@ -285,7 +407,15 @@ def _notice(row: dict) -> dict:
         "record_type": row["record_type"],
         "due_on": row["due_on"].isoformat(),
         "status": row["status"],
+        **_group_of(row),
     }
+
+
+def _group_of(row: dict) -> dict:
+    """What a notice says of the account a dispute is one of (nothing for one record's)."""
+    if row.get("group_id") is None:
+        return {}
+    return {"group_id": row["group_id"], "account_id": row["account_id"]}
 
 
 def utc_day(moment: datetime) -> date:

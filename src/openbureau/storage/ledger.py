@@ -254,7 +254,12 @@ disputes = Table(
     Column("answered_by", String(200)),
     # when a batch brought back the record this dispute deleted (its subject was told once)
     Column("reinserted_at", DateTime(timezone=True)),
+    # a dispute of a whole account (disputes/rules.py): one dispute per record, opened and
+    # answered together; group_id is the first one's dispute_id
+    Column("group_id", String(40)),
+    Column("account_id", String(255)),
     Index("ix_disputes_record", "furnisher_id", "record_id"),
+    Index("ix_disputes_group_id", "group_id"),
     Index("ix_disputes_furnisher_status", "furnisher_id", "status"),
     # one open dispute per record, however many requests race to open one
     Index(

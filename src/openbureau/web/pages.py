@@ -4,6 +4,7 @@ the server. Every page needs an operator key (see web/console.py)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from openbureau.api.deps import (
 )
 from openbureau.api.schemas import SUBJECT_ID_PATTERN
 from openbureau.catalogue.model import CATALOGUE_VERSION
+from openbureau.disputes.model import DisputePublic
 from openbureau.disputes.service import subject_disputes, utc_day
 from openbureau.lists.service import subject_entries
 from openbureau.reports.reads import furnisher_rows
@@ -133,7 +135,8 @@ def subject_page(
         if "as_of" in request.query_params:
             query["as_of"] = as_of.isoformat()
         return RedirectResponse(f"{target}?{urlencode(query)}", 307)
-    # every dispute of the file, open and answered, with what a late answer owes today
+    # every dispute of the file, open and answered, with what a late answer owes today (a
+    # whole account's as one row)
     today = utc_day(request.app.state.now())
     disputes = subject_disputes(bureau.ledger, subject_id, today)
     entries = subject_entries(bureau.ledger, subject_id, today)
@@ -146,8 +149,20 @@ def subject_page(
         {
             "report": report,
             "merged_from": merged_from,
-            "disputes": disputes,
+            "disputes": disputes_shown(disputes),
             "entries": entries,
             "sources": sources,
         },  # fmt: skip
     )
+
+
+def disputes_shown(disputes: list[DisputePublic]) -> list[tuple[DisputePublic, int]]:
+    """The file's disputes as the page lists them: (dispute, records), a whole account's
+    group as its first dispute (which carries the group's compensation) with the number of
+    records disputed, a single record's with 1."""
+    records = Counter(d.group_id for d in disputes if d.group_id is not None)
+    return [
+        (d, records[d.group_id] if d.group_id is not None else 1)
+        for d in disputes
+        if d.group_id is None or d.group_id == d.dispute_id
+    ]

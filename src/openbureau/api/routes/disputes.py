@@ -19,7 +19,7 @@ from openbureau.api.deps import (
 )
 from openbureau.api.problems import KEY_PROBLEMS, SUBJECT_PROBLEMS, problem_doc, refusal
 from openbureau.api.schemas import LETTER_PATTERN, TEXT_PATTERN
-from openbureau.disputes.model import DisputePublic
+from openbureau.disputes.model import AccountDisputePublic, DisputePublic
 from openbureau.disputes.rules import MAX_TEXT, OUTCOMES
 from openbureau.disputes.service import (
     DisputeConflict,
@@ -27,6 +27,7 @@ from openbureau.disputes.service import (
     DisputeNotFound,
     answer_dispute,
     furnisher_disputes,
+    open_account_dispute,
     open_dispute,
     record_listing,
     subject_disputes,
@@ -57,6 +58,18 @@ class DisputeCreate(BaseModel):
         max_length=255, pattern=TEXT_PATTERN, description="The record's id, as its report shows it."
     )
     reason: _Text = Field(description="What is wrong with the record, in the subject's words.")
+
+
+class AccountDisputeCreate(BaseModel):
+    furnisher_id: str = Field(
+        max_length=64, pattern=TEXT_PATTERN, description="The account's source."
+    )
+    account_id: str = Field(
+        max_length=255,
+        pattern=TEXT_PATTERN,
+        description="The account's number, as the report's accounts show it.",
+    )
+    reason: _Text = Field(description="What is wrong with the account, in the subject's words.")
 
 
 class DisputeAnswer(BaseModel):
@@ -109,6 +122,32 @@ def start_dispute(
         return _refused(str(exc))  # type: ignore[return-value]
 
 
+@subjects_router.post(
+    "/{subject_id}/account-disputes",
+    status_code=201,
+    summary="Dispute a whole account of the subject's file",
+    responses=_REFUSED,
+)
+def start_account_dispute(
+    subject_id: SubjectId, body: AccountDisputeCreate, request: Request, bureau: BureauDep,
+    caller: CallerDep,
+) -> AccountDisputePublic:  # fmt: skip
+    """Every monthly record of the account not already under dispute is put under dispute at
+    once, in one group with one due date (30 days): an account that is not the subject's, or
+    is wrong throughout, in one request. The furnisher answers the group once (answering
+    any of its disputes answers them all), and a late answer owes compensation once."""
+    authorize_subject(caller, "disputes:open", subject_id)
+    try:
+        return open_account_dispute(
+            bureau, subject_id, body.furnisher_id, body.account_id, body.reason,
+            actor=caller.actor, now=request.app.state.now(),
+        )  # fmt: skip
+    except DisputeConflict as exc:
+        return _refused(str(exc), 409)  # type: ignore[return-value]
+    except DisputeError as exc:
+        return _refused(str(exc))  # type: ignore[return-value]
+
+
 AnswererDep = Annotated[Caller, Depends(require("disputes:answer"))]
 
 
@@ -153,8 +192,10 @@ def give_answer(
     caller: AnswererDep,
 ) -> DisputePublic:
     """Close the dispute: the subject is told the outcome, and what a late answer owes.
-    unverifiable deletes the record from every report and score from now on. A furnisher
-    answers only for its own records; an operator records a furnisher's written answer."""
+    unverifiable deletes the record from every report and score from now on. A dispute of a
+    whole account (`group_id`) is answered whole: every open dispute of the group gets this
+    answer. A furnisher answers only for its own records; an operator records a furnisher's
+    written answer."""
     try:
         return answer_dispute(
             bureau, dispute_id, body.outcome, body.note, actor=caller.actor,
