@@ -95,6 +95,14 @@ def lists_propose(
     decided_on: Annotated[
         str | None, typer.Option(help="Red lists: the decision's date, YYYY-MM-DD.")
     ] = None,
+    name_representative: Annotated[
+        bool,
+        typer.Option(
+            "--name-representative",
+            help="Name the organisation's legal representative (as its file gives it) where "
+            "the list's law publishes it.",
+        ),
+    ] = False,
     home: HomeOption = None,
 ) -> None:
     """Propose an entry: the subject is told and may object until the window closes."""
@@ -106,13 +114,19 @@ def lists_propose(
             bureau, list_id, subject, grounds, furnisher_id=furnisher, record_id=record,
             authority=authority, decision_reference=reference,
             decision_date=_parse_date(decided_on) if decided_on else None,
-            caller=_operator(bureau.ledger, key), now=_now(),
+            name_representative=name_representative, caller=_operator(bureau.ledger, key),
+            now=_now(),
         )  # fmt: skip
     except _errors() as exc:
         _fail(str(exc), 2)
+    named = (
+        f", naming its legal representative {entry.legal_representative}"
+        if entry.legal_representative
+        else ""
+    )
     console.print(
-        f"entry {entry.entry_id}: {subject} proposed for {list_id}; the subject may object "
-        f"until {entry.objection_ends_on.isoformat()}"
+        f"entry {entry.entry_id}: {subject} proposed for {list_id}{named}; the subject may "
+        f"object until {entry.objection_ends_on.isoformat()}"
     )
 
 

@@ -196,6 +196,8 @@ def _list_entry(conn, subject_id: str, record_id: str) -> str:
             decided_at=datetime.now(UTC),
             decided_by="test",
             decision_note="reviewer's words",
+            # as an organisation's entry names its representative (a name from the file)
+            legal_representative="A. Representative",
             listed_on=AS_OF,
             ends_on=date(2099, 1, 1),
         )  # fmt: skip
@@ -287,9 +289,11 @@ def test_a_purge_erases_every_identity_no_record_carries(bureau):
     (gone,) = _rows(bureau, list_entries, list_entries.c.entry_id == li_entry)
     words = (gone.grounds, gone.objection, gone.decision_note, gone.salt)
     assert words == ("(erased)", "(erased)", "(erased)", None)
+    assert gone.legal_representative == "(erased)"
     assert (gone.status, gone.removal_reason) == ("removed", "evidence_changed")
     (kept,) = _rows(bureau, list_entries, list_entries.c.entry_id == wei_entry)
     assert (kept.grounds, kept.objection) == ("operator's words", "subject's words")
+    assert kept.legal_representative == "A. Representative"
     assert (kept.status, kept.removal_reason) == ("removed", "evidence_changed")
     # and a step after the erasure keeps none of the operator's words either
     with bureau.ledger.begin() as conn:

@@ -727,3 +727,57 @@ def test_an_entry_never_outlives_its_findings_own_term(finding_date, months):
     ends = entry_ends_on(DEFAULTERS, "judgment_default_finding", fields)
     assert finding_date < ends <= ends_on(finding_date, 60)
     assert ends == ends_on(finding_date, min(months, 60))
+
+
+@pytest.mark.parametrize(
+    ("list_id", "kind", "name", "problem"),
+    [
+        ("judgment_defaulters", "organisation", "Zhao Min", None),
+        ("major_tax_violators", "organisation", "Zhao Min", None),
+        ("a_grade_taxpayers", "organisation", "Zhao Min", "does not publish"),
+        ("judgment_defaulters", "person", "Zhao Min", "only an organisation"),
+        ("judgment_defaulters", "organisation", None, "gives no legal representative"),
+        ("judgment_defaulters", "organisation", "", "gives no legal representative"),
+    ],
+)
+def test_only_an_organisations_entry_names_a_representative_where_the_law_does(
+    list_id, kind, name, problem
+):
+    from openbureau.lists.rules import LISTS, representative_problem  # noqa: PLC0415
+
+    found = representative_problem(LISTS[list_id], kind, name)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_the_newest_profile_gives_the_representative():
+    from openbureau.lists.rules import newest_representative  # noqa: PLC0415
+
+    d1, d2 = date(2024, 1, 1), date(2025, 1, 1)
+    assert newest_representative([]) is None
+    assert newest_representative([(d1, None), (d2, "  ")]) is None
+    assert newest_representative([(d1, "Old Name"), (d2, "New Name")]) == "New Name"
+    # a newer profile that names nobody does not erase the name an older one gives
+    assert newest_representative([(d1, "Old Name"), (d2, None)]) == "Old Name"
+    assert newest_representative([(d2, " Padded ")]) == "Padded"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 1, 1)),
+            st.one_of(st.none(), st.text(max_size=12)),
+        ),
+        max_size=8,
+    )
+)
+def test_the_representative_is_a_name_of_the_newest_profile_naming_one(profiles):
+    from openbureau.lists.rules import newest_representative  # noqa: PLC0415
+
+    found = newest_representative(profiles)
+    named = [(on, n.strip()) for on, n in profiles if n and n.strip()]
+    if not named:
+        assert found is None
+        return
+    newest = max(on for on, _ in named)
+    assert found in {n for on, n in named if on == newest}
+    assert newest_representative(list(reversed(profiles))) == found  # order does not matter

@@ -236,7 +236,10 @@ def _erase_texts(conn, subject_ids: list[str]) -> None:
     )
     listed = list_entries.c.subject_id.in_(subject_ids)
     conn.execute(update(list_entries).where(listed).values(grounds=ERASED_TEXT, salt=None))
-    for column in ("objection", "decision_note", "removal_note", "decision_reference"):
+    for column in (
+        "objection", "decision_note", "removal_note", "decision_reference",
+        "legal_representative",
+    ):  # fmt: skip
         conn.execute(
             update(list_entries)
             .where(listed, list_entries.c[column].is_not(None))

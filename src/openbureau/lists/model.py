@@ -105,6 +105,12 @@ class ListEntryPublic(_Model):
     removal_reason: str | None
     removal_reason_text: str | None
     removal_note: str | None
+    legal_representative: str | None = Field(
+        default=None,
+        description="An organisation's legal representative, named where the list's law "
+        "publishes the name, as the organisation's file gave it when the entry was proposed. "
+        "A name only: no measure, score or list entry of that person follows from it.",
+    )
 
     @field_validator("proposed_at", "objected_at", "decided_at", "removed_at", mode="before")
     @classmethod
@@ -137,6 +143,11 @@ class Citation(_Model):
     measure_legal_basis: str
     listed_on: date
     ends_on: date
+    legal_representative: str | None = Field(
+        default=None,
+        description="The listed organisation's legal representative, where the list's law "
+        "publishes the name. The measure binds the organisation, never this person.",
+    )
     finding_under_dispute: bool = Field(
         description="The subject disputes the record the entry rests on; its furnisher must "
         "answer within 30 days, and a record it cannot verify lifts the entry."

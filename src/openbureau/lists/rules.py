@@ -14,7 +14,11 @@ that reports the finding satisfied removes it in the batch's own transaction.
 Relying parties ask whether a measure may apply to a subject; the answer cites the list and
 the law. A measure binds only the listed subject (SCOPE.md: no measures against third
 parties): the catalogue below leaves out, on purpose, every measure the source regulations
-aim at a debtor's family (such as the schooling of a defaulter's children)."""
+aim at a debtor's family (such as the schooling of a defaulter's children). Where the law
+publishes an organisation's entry with its legal representative's name, the entry may carry
+that name, taken from the organisation's own file (`representative_problem`); it is a name
+on the organisation's entry, linked to no person's file, and nothing follows from it for
+that person (SCOPE.md: no score by association)."""
 
 from __future__ import annotations
 
@@ -85,6 +89,38 @@ class Evidence:
     link_field: str | None = None
 
 
+#: The subject kind whose entries may name a legal representative.
+ORGANISATION = "organisation"
+
+
+def representative_problem(
+    definition: ListDefinition, subject_kind: str, name: str | None
+) -> str | None:
+    """Why an entry of a subject of `subject_kind` cannot name `name` (the legal
+    representative its file gives, None if it gives none) on `definition`, or None."""
+    if not definition.names_representative:
+        return f"{definition.list_id} does not publish a legal representative"
+    if subject_kind != ORGANISATION:
+        return "only an organisation's entry names its legal representative"
+    if not name:
+        return (
+            "the organisation's file gives no legal representative (its furnishers' profiles "
+            "name none)"
+        )
+    return None
+
+
+def newest_representative(profiles: Iterable[tuple[date, str | None]]) -> str | None:
+    """The legal representative the newest profile naming one gives: (reported_on, name)
+    pairs; None if none names one. Of two reported the same day, the name that sorts first
+    (a fixed choice, not an arbitrary one)."""
+    named = [(on, name.strip()) for on, name in profiles if name and name.strip()]
+    if not named:
+        return None
+    newest = max(on for on, _ in named)
+    return min(name for on, name in named if on == newest)
+
+
 @dataclass(frozen=True)
 class ListDefinition:
     list_id: str
@@ -102,6 +138,9 @@ class ListDefinition:
     #: Months on the list before credit repair may remove an entry; None: no repair.
     repair_after_months: int | None
     measures: tuple[Measure, ...]
+    #: The law publishes an organisation's legal representative with its entry (the name
+    #: only: no measure and no score of that person follows from it).
+    names_representative: bool = False
 
     @property
     def needs_decision(self) -> bool:
@@ -123,6 +162,9 @@ LISTS: dict[str, ListDefinition] = {
         ListDefinition(
             list_id="judgment_defaulters",
             kind="black",
+            # SPC Provisions (2017) art.6: a legal person's entry gives the name of its legal
+            # representative or person in charge
+            names_representative=True,
             title="Judgment defaulters",
             criteria="A court found that the subject, a judgment debtor able to perform, "
             "refuses to (or evades, obstructs, or declared false assets), and that finding "
@@ -177,6 +219,9 @@ LISTS: dict[str, ListDefinition] = {
         ListDefinition(
             list_id="major_tax_violators",
             kind="black",
+            # the STA Measures (2021) publish a case with the organisation's legal
+            # representative or person in charge
+            names_representative=True,
             title="Major tax violation cases",
             criteria="A final administrative penalty of serious severity for a tax violation "
             "(evasion, refusal to pay, fraudulent invoices) decided by a tax authority.",

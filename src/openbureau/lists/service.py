@@ -100,21 +100,27 @@ def propose_entry(
     authority: str | None = None,
     decision_reference: str | None = None,
     decision_date: date | None = None,
+    name_representative: bool = False,
     caller: Caller,
     now: datetime,
 ) -> ListEntryPublic:
     """Propose putting the subject on a list. A black list entry cites a record shown in the
     subject's file today that meets the list's criteria (and is not under dispute); a red
     list entry cites an authority's decision. Either way the finding's term must outlast the
-    objection window. The subject is told at once and may object until
-    `objection_ends_on`. Raises SubjectNotFound, SubjectMerged, ListConflict (an entry on
-    that list already open for the file) or ListError (why the entry cannot be proposed)."""
+    objection window. With `name_representative`, an organisation's entry on a list whose
+    law publishes it names the legal representative its file gives today. The subject is
+    told at once and may object until `objection_ends_on`. Raises SubjectNotFound,
+    SubjectMerged, ListConflict (an entry on that list already open for the file) or
+    ListError (why the entry cannot be proposed)."""
     definition = _definition(list_id)
     _text("the grounds", grounds)
     today = utc_day(now)
     window = rules.objection_ends_on(definition, today)
     with bureau.ledger.connect() as conn:
-        live_subject(conn, subject_id)
+        kind = live_subject(conn, subject_id)["subject_kind"]
+    representative = None
+    if name_representative:
+        representative = _representative(bureau, definition, subject_id, kind, today)
     cited, ends = _cited(
         bureau, definition, subject_id, today,
         furnisher_id=furnisher_id, record_id=record_id, authority=authority,
@@ -137,6 +143,7 @@ def propose_entry(
         "proposed_party": caller.party_id,
         "objection_ends_on": window,
         "status": "proposed",
+        "legal_representative": representative,
     }
     conflict = ListConflict(
         f"{subject_id} already has an entry on {list_id} that is proposed or listed; see its "
@@ -159,8 +166,11 @@ def propose_entry(
                 raise conflict
             conn.execute(insert(list_entries).values(**row))
             shown = _reread(conn, row["entry_id"], today)
+            named = {}
+            if representative is not None:  # the name stays out of the chain too
+                named["legal_representative_hmac"] = freetext.digest(row["salt"], representative)
             _tell(conn, shown, "list.propose", caller.actor, now,
-                  grounds_hmac=freetext.digest(row["salt"], grounds))  # fmt: skip
+                  grounds_hmac=freetext.digest(row["salt"], grounds), **named)  # fmt: skip
     except IntegrityError as exc:  # another request proposed one first
         raise conflict from exc
     return shown
@@ -219,6 +229,25 @@ def _cited(
         "term_months": rules.term_months(definition, record.record_type, record.fields),
     }  # fmt: skip
     return columns, ends
+
+
+def _representative(
+    bureau: Bureau, definition: rules.ListDefinition, subject_id: str, kind: str, today: date
+) -> str:
+    """The legal representative an organisation's entry names: the one its file's newest
+    profile gives today. Raises ListError where the entry cannot name one."""
+    name = None
+    if definition.names_representative and kind == rules.ORGANISATION:
+        name = rules.newest_representative(
+            (r.reported_on, r.fields.get("legal_representative"))  # type: ignore[misc]
+            for r in _file_records(bureau, subject_id, today)
+            if r.record_type == "profile"
+        )
+    problem = rules.representative_problem(definition, kind, name)
+    if problem:
+        raise ListError(problem)
+    assert name is not None
+    return name[:200]
 
 
 def _file_records(bureau: Bureau, subject_id: str, today: date) -> list[RecordView]:
@@ -834,6 +863,7 @@ def check_measure(
                 measure_legal_basis=named.legal_basis,
                 listed_on=r.listed_on,
                 ends_on=r.ends_on,
+                legal_representative=r.legal_representative,
                 finding_under_dispute=disputed,
             )  # fmt: skip
         )

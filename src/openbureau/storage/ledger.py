@@ -311,6 +311,9 @@ list_entries = Table(
     Column("removed_by", String(200)),
     Column("removal_reason", String(24)),
     Column("removal_note", Text),
+    # the organisation's legal representative, where the list's law publishes the name
+    # (lists/rules.py: names_representative); erased with the file's other words
+    Column("legal_representative", String(200)),
     Index("ix_list_entries_record", "furnisher_id", "record_id"),
     Index("ix_list_entries_status", "status"),
     # one entry on its way to a list, or on it, per subject and list

@@ -82,6 +82,12 @@ class EntryCreate(_Strict):
     authority: _Line | None = Field(default=None, description="Red lists: who decided.")
     decision_reference: _Line | None = Field(default=None, description="Red lists.")
     decision_date: date | None = Field(default=None, description="Red lists.")
+    name_representative: bool = Field(
+        default=False,
+        description="Name the organisation's legal representative on its entry, as its "
+        "file gives it, where the list's law publishes the name (judgment defaulters, major "
+        "tax violation cases).",
+    )
 
 
 class Objection(_Strict):
@@ -149,7 +155,8 @@ def propose(
             bureau, list_id, body.subject_id, body.grounds,
             furnisher_id=body.furnisher_id, record_id=body.record_id,
             authority=body.authority, decision_reference=body.decision_reference,
-            decision_date=body.decision_date, caller=caller, now=request.app.state.now(),
+            decision_date=body.decision_date, name_representative=body.name_representative,
+            caller=caller, now=request.app.state.now(),
         )  # fmt: skip
     except SubjectMerged as exc:  # the id is in the body: no address to redirect to
         detail = f"{exc.subject_id} was merged into {exc.merged_into}: propose for that file"

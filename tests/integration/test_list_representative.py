@@ -1,0 +1,170 @@
+"""An organisation's list entry names its legal representative where the list's law
+publishes the name (SCOPE.md allows that, and nothing more), on SQLite and PostgreSQL: the
+name comes from the organisation's own file, shows on the entry and in a measure's answer,
+stays out of the audit chain and the notices, and is refused for a person, for a list whose
+law publishes no name, and when not asked for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
+
+from factories import write_csv
+from keys import bearer, issue_keys
+from openbureau.api.app import create_app
+from openbureau.audit.service import verify
+from openbureau.bootstrap import build_bureau
+from openbureau.ingest.service import ingest_file
+from openbureau.inquiries.outbox import list_notices
+from openbureau.storage.ledger import audit_log, batches
+from report_fixture import AS_OF, DEFAULTER, ORG, RAW_IDS, build_report_fixture
+
+NOW = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
+#: The name the organisation's profile (furnished by the tax office) gives.
+REPRESENTATIVE = "Zhao Min"
+PARTIES = {
+    "ops-1": ("operator", "operator", {}),
+    "ops-2": ("operator", "operator", {}),
+    "procurer": ("authority", "inquirer", {}),
+    "self-org": ("subject", "subject", {"subject_id": ORG}),
+}
+PENALTY = {"furnisher_id": "tax-city", "record_id": "TP-2025-9"}
+
+
+def _penalty_row() -> dict:
+    """A serious tax penalty of ORG, with the identity the tax office furnishes it under."""
+    scheme, number = RAW_IDS[ORG]
+    return {
+        "record_type": "administrative_penalty", "record_id": "TP-2025-9",
+        "reported_on": "2025-11-20", "version": "1", "subject_kind": "organisation",
+        "org_name": "Huaxin Trading Co., Ltd.", "national_id_scheme": scheme,
+        "national_id": number, "address_line1": "5 Jianguo Road", "city": "Beijing",
+        "region": "BJ", "postcode": "100022", "country": "CN",
+        "authority": "Municipal Tax Service", "violation_category": "tax",
+        "severity": "serious", "penalty_date": "2025-11-18", "amount": "5000000",
+        "currency": "CNY",
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bureau(tmp_path_factory, ledger_url):
+    root = tmp_path_factory.mktemp("bureau")
+    fixture = build_report_fixture(root / "home", ledger_url)
+    built = build_bureau(fixture.settings)
+    # the fixture writes the tax office's files itself: give them the receipts an ingest
+    # would have stored, so that its batch below finds them owned, not orphaned
+    with built.ledger.begin() as conn:
+        for path in built.lake.furnisher_files("tax-city"):
+            conn.execute(
+                insert(batches).values(
+                    batch_id=path.stem,
+                    furnisher_id="tax-city",
+                    file_name=path.name,
+                    file_format="parquet",
+                    checksum=path.stem,
+                    status="accepted",
+                    received_at=NOW,
+                    rows_total=1,
+                    rows_accepted=1,
+                    rows_rejected=0,
+                    rows_duplicate=0,
+                    rejected_by_rule={},
+                    lake_path=str(path),
+                )  # fmt: skip
+            )
+    penalty = write_csv(root / "penalty.csv", [_penalty_row()])
+    assert ingest_file(built, penalty, "tax-city").rows_accepted == 1
+    return built
+
+
+@pytest.fixture(scope="module")
+def keys(bureau):
+    return issue_keys(bureau.ledger, PARTIES)
+
+
+def _client(bureau, now=NOW):
+    return TestClient(create_app(bureau.settings, today=lambda: AS_OF, now=lambda: now))
+
+
+def _propose(client, key, list_id, subject, cited, **extra):
+    body = {"subject_id": subject, "grounds": "A serious tax penalty stands.", **cited, **extra}
+    return client.post(f"/v1/lists/{list_id}/entries", headers=bearer(key), json=body)
+
+
+def test_an_organisations_entry_names_its_representative_from_its_file(bureau, keys):
+    with _client(bureau) as client:
+        proposed = _propose(
+            client, keys["ops-1"], "major_tax_violators", ORG, PENALTY, name_representative=True
+        )
+        assert proposed.status_code == 201, proposed.text
+        entry = proposed.json()
+        assert entry["legal_representative"] == REPRESENTATIVE
+        page = client.get(f"/subjects/{ORG}", headers=bearer(keys["ops-1"])).text
+        lists = page.split('id="lists-h"')[1].split("</section>")[0]
+        assert f"Legal representative named: {REPRESENTATIVE}" in lists
+        own = client.get(f"/v1/subjects/{ORG}/list-entries", headers=bearer(keys["self-org"]))
+        assert own.status_code == 200, own.text
+        assert [e["legal_representative"] for e in own.json()] == [REPRESENTATIVE]
+
+    # listed after the objection window; a procuring authority's check cites the name,
+    # and says the measure binds the organisation only
+    with _client(bureau, NOW + timedelta(days=16)) as client:
+        decided = client.post(
+            f"/v1/list-entries/{entry['entry_id']}/decision", headers=bearer(keys["ops-2"]),
+            json={"approve": True, "note": "The penalty stands; no objection."},
+        )  # fmt: skip
+        assert decided.status_code == 200, decided.text
+        answer = client.get(
+            f"/v1/subjects/{ORG}/measures/public_procurement", headers=bearer(keys["procurer"])
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["applies"] is True
+        assert [c["legal_representative"] for c in body["citations"]] == [REPRESENTATIVE]
+        assert "never its family, its employees or anyone connected" in body["binds"]
+
+    # the chain keeps a digest, the notices nothing, of the name
+    with bureau.ledger.connect() as conn:
+        payloads = conn.execute(
+            select(audit_log.c.payload).where(audit_log.c.payload.contains(entry["entry_id"]))
+        ).scalars().all()  # fmt: skip
+    assert payloads and not any(REPRESENTATIVE in str(p) for p in payloads)
+    assert any("legal_representative_hmac" in str(p) for p in payloads)
+    notices = [n for n in list_notices(bureau.ledger) if n["kind"] == "list"]
+    assert notices and not any(REPRESENTATIVE in str(n) for n in notices)
+    assert verify(bureau.ledger).ok
+
+
+@pytest.mark.parametrize(
+    ("list_id", "subject", "cited", "says"),
+    [
+        # a person's entry never names anyone else
+        ("judgment_defaulters", DEFAULTER,
+         {"furnisher_id": "court-riverside", "record_id": "D-1234"}, "only an organisation"),
+        # the red list's law publishes the firm only
+        ("a_grade_taxpayers", ORG,
+         {"authority": "Municipal Tax Bureau", "decision_reference": "MTB-2025-A-0117",
+          "decision_date": "2025-12-20"}, "does not publish"),
+    ],
+    ids=["a person", "a list that names nobody"],
+)  # fmt: skip
+def test_no_representative_where_the_law_names_none(bureau, keys, list_id, subject, cited, says):
+    with _client(bureau) as client:
+        refused = _propose(client, keys["ops-1"], list_id, subject, cited, name_representative=True)
+        assert refused.status_code == 422, refused.text
+        assert says in refused.json()["detail"]
+        assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_an_entry_names_nobody_unless_asked(bureau, keys):
+    decision = {
+        "authority": "Municipal Tax Bureau", "decision_reference": "MTB-2025-A-0118",
+        "decision_date": "2025-12-20",
+    }  # fmt: skip
+    with _client(bureau) as client:
+        plain = _propose(client, keys["ops-1"], "a_grade_taxpayers", ORG, decision)
+        assert plain.status_code == 201, plain.text
+        assert plain.json()["legal_representative"] is None
