@@ -312,10 +312,8 @@ def disputes_answer(
         )  # fmt: skip
     except (DisputeError, DisputeNotFound) as exc:
         _fail(str(exc), 2)
-    owed = answered.compensation
-    late = f"; {answered.days_late} day(s) late" if answered.days_late else ""
-    if answered.days_late and answered.compensation.amount_minor:
-        late += f": {owed.display} owed"
+    owed = answered.group_compensation or answered.compensation
+    late = f"; {answered.days_late} day(s) late: {owed.display} owed" if answered.days_late else ""
     if answered.group_id is not None:
         late += f" (the whole account {answered.account_id}: group {answered.group_id})"
     console.print(f"dispute {dispute_id}: {outcome}{late}")

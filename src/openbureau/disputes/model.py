@@ -48,6 +48,11 @@ class DisputePublic(BaseModel):
     account_id: str | None = Field(
         default=None, description="The account disputed, for a dispute of a whole account."
     )
+    group_compensation: Money | None = Field(
+        default=None,
+        description="For a dispute of a whole account: what a late answer owes for the whole "
+        "group (once; the group's first dispute carries it in `compensation`).",
+    )
 
     @field_validator("opened_at", "answered_at", mode="before")
     @classmethod
@@ -81,6 +86,10 @@ def dispute_public(row: dict[str, Any], today: date) -> DisputePublic:
         compensation=Money(amount_minor=owed_minor, currency=owed.currency),
         group_id=group_id,
         account_id=row.get("account_id"),
+        # a group is opened and answered together: every member has the group's dates
+        group_compensation=None
+        if group_id is None
+        else Money(amount_minor=owed.amount_minor, currency=owed.currency),
     )
 
 

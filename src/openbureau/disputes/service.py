@@ -110,6 +110,9 @@ def open_dispute(
     }
     try:
         with bureau.ledger.begin() as conn:
+            # the chain first, then the dispute's row: an account's opening holds the chain
+            # while it inserts a row a month, so a row taken first here could deadlock it
+            audit.lock_chain(conn)
             _record_opening(conn, row, actor, now)
     except IntegrityError as exc:
         # another request opened one first (the ledger allows one open dispute per record)
@@ -207,6 +210,7 @@ def open_account_dispute(
     ]
     try:
         with bureau.ledger.begin() as conn:
+            audit.lock_chain(conn)  # before any row: one lock order for every writer
             for row in rows:
                 _record_opening(conn, row, actor, now, notify=False)
             body = {**_notice(rows[0]), "records": len(rows)}
