@@ -97,3 +97,54 @@ def test_a_finding_corrected_into_another_file_leaves_at_the_next_resolve(
     assert resolve(bureau).mode == "incremental"  # Li's file holds nothing of this batch
     assert _status(bureau, "e1") == ("removed", "evidence_changed")
     assert not (bureau.lake.root / PENDING_FILE).exists()
+
+
+def test_an_entry_proposed_while_a_resolve_publishes_is_checked_after_it(
+    tmp_path, fresh_ledger_url, monkeypatch
+):
+    """A proposal committed after the resolve noted its files, but read against the links
+    before the run published, citing a record the run's batch moves out of the file: the
+    run notes that file again once it has published, and the check after it takes the
+    entry off."""
+    from openbureau.identity import publish  # noqa: PLC0415
+
+    bureau = build_bureau(
+        Settings(home=tmp_path / "home", environment="test", ledger_url=fresh_ledger_url)
+    )
+    add_furnisher(bureau, "court-1", "court", "Riverside Court")
+    first = [_finding("D-1", 1, "2025-06-01", LI), _finding("D-2", 1, "2025-06-01", WEI)]
+    ingest_file(bureau, write_csv(tmp_path / "a.csv", first, COLUMNS), "court-1")
+    assert resolve(bureau).mode == "full"
+    li = _subject_of(bureau, "Na")
+    fix = [_finding("D-1", 2, "2025-07-01", WEI)]  # D-1 was never Li's but Wei's
+    assert ingest_file(bureau, write_csv(tmp_path / "b.csv", fix, COLUMNS), "court-1").rows_accepted
+    real = publish.publish
+
+    def propose_meanwhile(bureau_, **kwargs):
+        # the operator's proposal lands after the run noted its files, before it publishes
+        now = datetime.now(UTC)
+        with bureau_.ledger.begin() as conn:
+            conn.execute(
+                insert(list_entries).values(
+                    entry_id="e2",
+                    list_id="judgment_defaulters",
+                    subject_id=li,
+                    furnisher_id="court-1",
+                    record_id="D-1",
+                    record_type="judgment_default_finding",
+                    grounds="g",
+                    salt="00" * 16,
+                    term_months=60,
+                    proposed_at=now,
+                    proposed_by="t",
+                    proposed_party="ops",
+                    objection_ends_on=date(2026, 1, 1),
+                    status="proposed",
+                )  # fmt: skip
+            )
+        return real(bureau_, **kwargs)
+
+    monkeypatch.setattr(publish, "publish", propose_meanwhile)
+    assert resolve(bureau).mode == "incremental"  # Li's file holds nothing of this batch
+    assert _status(bureau, "e2") == ("removed", "evidence_changed")
+    assert not (bureau.lake.root / PENDING_FILE).exists()

@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -203,6 +203,7 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
     # run that stops after publishing leaves them noted
     from openbureau.lists import service as lists  # noqa: PLC0415 - reads reports
 
+    noted_at = datetime.now(UTC)
     lists.note_pending(lake, _changed_list_files(bureau, everything, read, linked, previous,
                                                  todo) if incremental else None)  # fmt: skip
     staged = state.stage_state(lake, everything, resolved_now, str(os.getpid()))
@@ -221,6 +222,8 @@ def _resolve(bureau, *, full: bool, progress: Progress | None) -> ResolveSummary
         staged.unlink(missing_ok=True)
         raise
     state.commit_state(lake, staged)
+    if incremental:
+        _note_late_proposals(bureau, todo, noted_at)
     timer("done", steps)
     mode = "incremental" if incremental else "full"
     summary = _summary(mode, len(todo), everything, len(new), outcome, len(splits), started)
@@ -253,10 +256,34 @@ def _changed_list_files(bureau, everything, read, linked, previous, todo) -> set
         return None
 
 
-def _files_citing_new(bureau, todo: list[Path]) -> set[str]:
-    """The files of the open list entries resting on a record of which the batches `todo`
-    bring a version: a correction that now carries another identity takes the record out
-    of the file the entry names, which holds no variant of these batches."""
+#: How far before the note a proposal's time may lie and still be looked at again after
+#: publication: a proposal is stamped when its request starts and committed after it has
+#: read the file (a report: well under a second, seldom more).
+PROPOSAL_LEEWAY = timedelta(minutes=10)
+
+
+def _note_late_proposals(bureau, todo: list[Path], noted_at: datetime) -> None:
+    """Note (for the check after this run) the files of entries proposed while the run
+    published, resting on a record its batches bring a version of: they were read against
+    the links before this run's, and were not there when the run noted its files. A
+    proposal from now on reads the links just published. Logged, never raised."""
+    from openbureau.lists import service as lists  # noqa: PLC0415 - reads reports
+
+    try:
+        late = _files_citing_new(bureau, todo, since=noted_at - PROPOSAL_LEEWAY)
+    except Exception:  # noqa: BLE001 - list bookkeeping never stops a resolve
+        log.warning("entries proposed during the resolve not found: every list entry will be "
+                    "checked", exc_info=True)  # fmt: skip
+        late = None
+    if late is None or late:
+        lists.note_pending(bureau.lake, late)
+
+
+def _files_citing_new(bureau, todo: list[Path], since: datetime | None = None) -> set[str]:
+    """The files of the open list entries (with `since`, those proposed then or later)
+    resting on a record of which the batches `todo` bring a version: a correction that now
+    carries another identity takes the record out of the file the entry names, which holds
+    no variant of these batches."""
     from openbureau.lists import service as lists  # noqa: PLC0415 - reads reports
 
     if not todo:
@@ -265,7 +292,7 @@ def _files_citing_new(bureau, todo: list[Path]) -> set[str]:
         return lists.files_citing(
             bureau, con,
             "SELECT furnisher_id, record_id FROM read_parquet(?::VARCHAR[], union_by_name = true)",
-            [[str(f) for f in todo]],
+            [[str(f) for f in todo]], since,
         )  # fmt: skip
 
 

@@ -536,24 +536,33 @@ def _owners(conn: Connection, subject_ids: Iterable[str]) -> dict[str, str]:
     raise RuntimeError(f"a merge chain is longer than {MAX_MERGE_HOPS}")
 
 
-def open_entry_records(engine: Engine) -> list[tuple[str, str, str]]:
-    """(file, furnisher_id, record_id) of every open entry resting on a record, the file
-    being the entry's surviving subject id: what a purge or a resolve looks for among the
-    records it removes or brings."""
+def open_entry_records(engine: Engine, since: datetime | None = None) -> list[tuple[str, str, str]]:
+    """(file, furnisher_id, record_id) of every open entry resting on a record (with
+    `since`, only those proposed then or later), the file being the entry's surviving
+    subject id: what a purge or a resolve looks for among the records it removes or brings."""
     query = select(
         list_entries.c.subject_id, list_entries.c.furnisher_id, list_entries.c.record_id
     ).where(list_entries.c.status.in_(rules.OPEN_STATES), list_entries.c.record_id.is_not(None))
+    if since is not None:
+        query = query.where(list_entries.c.proposed_at >= since)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
         files = _owners(conn, {r.subject_id for r in rows})
     return [(files[r.subject_id], r.furnisher_id, r.record_id) for r in rows]
 
 
-def files_citing(bureau: Bureau, con, records_sql: str, params: list | None = None) -> set[str]:
-    """The files (surviving subject ids) of the open entries resting on a record that
-    `records_sql`, a DuckDB query on `con` giving (furnisher_id, record_id), names: the
-    records a purge removes, or those the batches a resolve reads bring a version of."""
-    cited = open_entry_records(bureau.ledger)
+def files_citing(
+    bureau: Bureau,
+    con,
+    records_sql: str,
+    params: list | None = None,
+    since: datetime | None = None,
+) -> set[str]:
+    """The files (surviving subject ids) of the open entries (with `since`, those proposed
+    then or later) resting on a record that `records_sql`, a DuckDB query on `con` giving
+    (furnisher_id, record_id), names: the records a purge removes, or those the batches a
+    resolve reads bring a version of."""
+    cited = open_entry_records(bureau.ledger, since)
     if not cited:
         return set()
     files, furnishers, records = (list(c) for c in zip(*cited, strict=True))
