@@ -95,6 +95,15 @@ class Caller:
     furnisher_id: str | None = None
     subject_id: str | None = None
     party_name: str | None = None
+    #: For a subject's key: every id of its file (the surviving id and each id merged into
+    #: it), so that the key still opens its file after a merge, under any of its ids.
+    file_ids: frozenset[str] = frozenset()
+
+    def owns(self, subject_id: str | None) -> bool:
+        """Whether `subject_id` names the caller's own file (a subject's key)."""
+        return subject_id is not None and (
+            subject_id == self.subject_id or subject_id in self.file_ids
+        )
 
     @property
     def actor(self) -> str:

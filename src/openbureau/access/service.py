@@ -25,6 +25,7 @@ from openbureau.access.rules import (
     secret_hash,
 )
 from openbureau.audit import service as audit
+from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
 from openbureau.storage.ledger import api_keys, furnishers, parties, subjects
 
 _KEY_COLUMNS = (
@@ -184,16 +185,22 @@ def authenticate(engine: Engine, presented: str) -> Caller | None:
     key_id, secret = parsed
     with engine.connect() as conn:
         row = conn.execute(_FIND_KEY.where(api_keys.c.key_id == key_id)).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, secret_hash(secret)):
-        return None
+        if row is None or not hmac.compare_digest(row.secret_hash, secret_hash(secret)):
+            return None
+        subject_id, file_ids = row.subject_id, frozenset()
+        if subject_id is not None and subject_row(conn, subject_id) is not None:
+            # the party's file now: a resolve may have merged its id into another since
+            file_ids = frozenset(subject_and_merged_ids(conn, subject_id))
+            subject_id = surviving_subject(conn, subject_id)
     return Caller(
         party_id=row.party_id,
         party_kind=row.kind,
         key_id=row.key_id,
         role=row.role,
         furnisher_id=row.furnisher_id,
-        subject_id=row.subject_id,
+        subject_id=subject_id,
         party_name=row.name,
+        file_ids=file_ids,
     )
 
 

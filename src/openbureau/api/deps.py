@@ -142,7 +142,7 @@ _ACTIONS = {
 def authorize_subject(caller: Caller, scope: str, subject_id: str) -> None:
     """Raise Forbidden unless the caller may act under `scope` on `subject_id`'s file: with
     the scope itself, or with its `:own` variant on the caller's own file."""
-    if not permits(caller.role, scope, owns=caller.subject_id == subject_id):
+    if not permits(caller.role, scope, owns=caller.owns(subject_id)):
         action = _ACTIONS.get(scope, scope)
         raise Forbidden(f"the {caller.role} role may not {action} other than its own")
 

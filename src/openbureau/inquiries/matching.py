@@ -2,20 +2,21 @@
 touch the matcher: it looks up the keys the matcher issued (`subject_keys`), so re-pointing it
 at another matcher means changing `find_subject` alone.
 
-Precision first, as in the matcher: a national ID decides when the bureau knows it; a name
-and birth date (a firm: name, country and postcode) are used otherwise, and never reach a
-subject that carries another ID. Two candidates are "not found", not a guess."""
+Precision first, as in the matcher: a national ID (a firm's registration number) decides
+when the bureau knows it; a person's folded name and birth date are used otherwise, and never
+reach a subject that carries another ID. A firm is found by its registration number only: the
+matcher issues no name key for firms (a trading name with a postcode names too many). Two
+candidates are "not found", not a guess."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine, select
 
 from openbureau.catalogue.identifiers import compact, token
-from openbureau.identity.rules import org_name_key, person_key, person_name_key, token_key
+from openbureau.identity.rules import person_key, person_name_key, token_key
 from openbureau.reports.reads import surviving_subject
 from openbureau.storage.ledger import subject_keys, subjects
 
@@ -42,21 +43,11 @@ def identity_keys(query: IdentityQuery, token_secret: bytes) -> tuple[str | None
     if query.national_id and query.national_id_scheme:
         scheme = query.national_id_scheme
         id_key = token_key(scheme, token(token_secret, scheme, compact(scheme, query.national_id)))
-    country = query.country or ""
-    postcode = re.sub(r"[^0-9A-Z]", "", (query.postcode or "").upper())
     names: list[str] = []
-    if query.subject_kind == "person":
+    if query.subject_kind == "person":  # the one name key the matcher issues (publish._keys)
         name = person_name_key(query.given_name, query.family_name)
         if name and query.date_of_birth:
-            pk = person_key(name, query.date_of_birth.isoformat())
-            names.append(pk)
-            if postcode:  # the key of a file no ID holder anchors
-                names.append(f"{pk}|{country}|{postcode}")
-    else:
-        name = org_name_key(query.org_name)
-        if name and postcode:
-            pk = f"org:{name}|{country}|{postcode}"
-            names += [pk, f"{pk}|{country}|{postcode}"]
+            names.append(person_key(name, query.date_of_birth.isoformat()))
     return id_key, names
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from openbureau.catalogue.rules import add_months
 
@@ -89,6 +89,26 @@ def is_hard(purpose: str) -> bool:
     return PURPOSES[purpose].hard
 
 
+#: The purposes that may ask for the file as it stood on an earlier day: the subject's own
+#: request (its history is its own) and a court's order. Every other answer is the file as
+#: it stands on the day asked, so that no relying party sees a record since expired,
+#: corrected, deleted or moved to another file (SCOPE.md: nothing permanent).
+EARLIER_DATES = frozenset({"own_request", "court_order"})
+
+
+def as_of_problem(purpose: str, as_of: date, today: date) -> str | None:
+    """Why an inquiry for `purpose` may not read the file as of `as_of` on `today`, or None."""
+    if as_of > today:
+        return f"as_of {as_of.isoformat()} is after today ({today.isoformat()})"
+    if as_of < today and purpose not in EARLIER_DATES:
+        return (
+            f"an inquiry for {purpose} reads the file as it stands today: a record since "
+            "expired, corrected or deleted is no relying party's to see (only "
+            f"{' and '.join(sorted(EARLIER_DATES))} may ask for an earlier date)"
+        )
+    return None
+
+
 def purpose_refusal(purpose: str, party_kind: str) -> str | None:
     """Why a party of `party_kind` may not inquire for `purpose`, or None."""
     found = PURPOSES.get(purpose)
@@ -123,7 +143,7 @@ def consent_refusal(
         last = max(revoked, key=lambda c: c.revoked_at)  # type: ignore[arg-type, return-value]
         return (
             f"the subject revoked consent {last.consent_id} for {purpose} by {party_id} "
-            f"on {last.revoked_at.date().isoformat()}"  # type: ignore[union-attr]
+            f"on {_utc_day(last.revoked_at).isoformat()}"  # type: ignore[arg-type]
         )
     if mine:
         last = max(mine, key=lambda c: c.valid_until)
@@ -164,3 +184,11 @@ def count_hard(inquiries: Iterable[tuple[date, bool]], as_of: date) -> int:
     """How many of (day, hard) `inquiries` are hard and fall in `hard_window(as_of)`."""
     start, end = hard_window(as_of)
     return sum(1 for day, hard in inquiries if hard and start < day <= end)
+
+
+def _utc_day(moment: datetime) -> date:
+    """The UTC calendar day of a ledger time (SQLite hands it back without a zone, in UTC;
+    PostgreSQL in the session's zone)."""
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(UTC).date()

@@ -24,7 +24,8 @@ from openbureau.inquiries.rules import (
     hard_window,
     purpose_refusal,
 )
-from openbureau.reports.reads import subject_row, surviving_subject
+from openbureau.reports.model import in_utc
+from openbureau.reports.reads import subject_and_merged_ids, subject_row, surviving_subject
 from openbureau.reports.service import SubjectNotFound, build_report
 from openbureau.storage.ledger import inquiries
 from openbureau.storage.ledger import outbox as outbox_table
@@ -65,7 +66,7 @@ def make_inquiry(
     if refusal:
         raise InquiryRefused(refusal)
     own = purpose == "own_request"
-    if own and subject_id is not None and subject_id != caller.subject_id:
+    if own and subject_id is not None and not caller.owns(subject_id):
         # refused before any lookup: a subject's key learns nothing of other files
         raise InquiryRefused(_OWN_ONLY)
     try:
@@ -74,7 +75,7 @@ def make_inquiry(
         if own:  # as for a match to another file: a key is no way to learn who is on file
             raise InquiryRefused(_OWN_ONLY) from None
         raise
-    if own and caller.subject_id != subject:
+    if own and not caller.owns(subject):
         # not recorded in the other file: the caller is a person, and telling one person
         # that another tried their identity details would pass on the caller's name
         raise InquiryRefused(_OWN_ONLY)
@@ -190,16 +191,17 @@ def _subject(
 
 
 def hard_inquiries_in_window(conn: Connection, subject_id: str, as_of: date) -> int:
-    """How many hard inquiries into `subject_id` fall in the 12 months up to `as_of` (the
-    hook for a score feature; soft inquiries never count)."""
+    """How many hard inquiries into the file of `subject_id` (ids merged into it included)
+    fall in the 12 months up to `as_of`, by UTC day (the hook for a score feature; soft
+    inquiries never count)."""
     start, _ = hard_window(as_of)
     rows = conn.execute(
         select(inquiries.c.occurred_at, inquiries.c.hard)
-        .where(inquiries.c.subject_id == subject_id)
+        .where(inquiries.c.subject_id.in_(subject_and_merged_ids(conn, subject_id)))
         .where(inquiries.c.hard.is_(True))
         .where(inquiries.c.occurred_at >= datetime.combine(start, time.min, tzinfo=UTC))
     )
-    return count_hard(((r.occurred_at.date(), r.hard) for r in rows), as_of)
+    return count_hard(((in_utc(r.occurred_at).date(), r.hard) for r in rows), as_of)
 
 
 def hard_inquiries_last_12_months(engine: Engine, subject_id: str, as_of: date) -> int:

@@ -48,11 +48,8 @@ _LATEST_SCORE = (
     .limit(1)
 )
 _LATEST_SCORE_BY = _LATEST_SCORE.where(scores.c.as_of <= bindparam("as_of"))
-_FILE_IDS = select(subjects.c.subject_id).where(
-    or_(
-        subjects.c.merged_into == bindparam("survivor"),
-        subjects.c.subject_id == bindparam("survivor"),
-    )
+_MERGED_INTO = select(subjects.c.subject_id).where(
+    subjects.c.merged_into.in_(bindparam("ids", expanding=True))
 )
 _INQUIRIES = (
     select(
@@ -106,10 +103,21 @@ def surviving_subject(conn: Connection, subject_id: str) -> str:
 
 
 def subject_and_merged_ids(conn: Connection, subject_id: str) -> list[str]:
-    """The surviving id of `subject_id` and every id merged straight into it: what was
-    recorded under an old id (inquiries, consents) still belongs to the file."""
+    """The surviving id of `subject_id` and every id merged into it, straight or through a
+    chain of merges (an id merged into one merged since keeps pointing at the middle one):
+    what was recorded under an old id (inquiries, consents) still belongs to the file."""
     survivor = surviving_subject(conn, subject_id)
-    return list(conn.execute(_FILE_IDS, {"survivor": survivor}).scalars())
+    found, frontier = [survivor], [survivor]
+    for _ in range(MAX_MERGE_HOPS):
+        frontier = [
+            s
+            for i in range(0, len(frontier), _IN_PART)
+            for s in conn.execute(_MERGED_INTO, {"ids": frontier[i : i + _IN_PART]}).scalars()
+        ]
+        if not frontier:
+            return found
+        found += frontier
+    raise RuntimeError(f"a merge chain into {survivor!r} is longer than {MAX_MERGE_HOPS}")
 
 
 def inquiry_rows(conn: Connection, subject_id: str) -> list[dict[str, Any]]:

@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from openbureau.api.deps import BureauDep, CallerDep, SubjectId, authorize_subject
+from openbureau.api.deps import (
+    OPERATOR_PURPOSE,
+    OWN_PURPOSE,
+    BureauDep,
+    CallerDep,
+    Reader,
+    SubjectId,
+    authorize_subject,
+)
 from openbureau.api.problems import SUBJECT_PROBLEMS, problem_doc, problem_response
 from openbureau.api.schemas import PARTY_ID_PATTERN, TEXT_PATTERN, Problem
 from openbureau.inquiries.consents import (
@@ -44,9 +52,14 @@ class ConsentCreate(BaseModel):
 def read_consents(
     subject_id: SubjectId, bureau: BureauDep, caller: CallerDep
 ) -> list[ConsentPublic]:
-    """Every consent the subject gave, revoked and expired ones included."""
+    """Every consent the subject gave, revoked and expired ones included. Every read is
+    written to the audit log (the consents name the employers and landlords the subject
+    deals with)."""
     authorize_subject(caller, "consents:manage", subject_id)
-    return list_consents(bureau.ledger, subject_id)
+    found = list_consents(bureau.ledger, subject_id)
+    purpose = OPERATOR_PURPOSE if caller.role == "operator" else OWN_PURPOSE
+    Reader(bureau, caller.actor, purpose).record("consents.read", [subject_id], channel="api")
+    return found
 
 
 @router.post(

@@ -24,7 +24,7 @@ from openbureau.api.schemas import SUBJECT_ID_PATTERN, TEXT_PATTERN, Problem, Pr
 from openbureau.catalogue.identifiers import SCHEMES, InvalidIdentifier
 from openbureau.inquiries.matching import IdentityQuery
 from openbureau.inquiries.model import InquiryAnswer
-from openbureau.inquiries.rules import PURPOSES
+from openbureau.inquiries.rules import PURPOSES, as_of_problem
 from openbureau.inquiries.service import InquiryRefused, NoMatch, make_inquiry
 
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
@@ -49,12 +49,24 @@ class IdentityIn(BaseModel):
     country: Annotated[str | None, Field(pattern=r"^[A-Z]{2}$")] = None
     postcode: Annotated[str | None, Field(max_length=20, pattern=TEXT_PATTERN)] = None
 
+    @model_validator(mode="after")
+    def _an_id_with_its_scheme(self) -> IdentityIn:
+        # an ID the matcher cannot read would be dropped, and name and birth date would
+        # decide alone: a file holding another ID could match
+        if self.national_id is not None and self.national_id_scheme is None:
+            raise ValueError("national_id needs its national_id_scheme")
+        return self
+
 
 class InquiryCreate(BaseModel):
     purpose: PurposeName = Field(description="A permissible purpose (see docs/access.md).")
     subject_id: Annotated[str | None, Field(pattern=SUBJECT_ID_PATTERN)] = None
     identity: IdentityIn | None = None
-    as_of: date | None = Field(default=None, description="Report date; default today.")
+    as_of: date | None = Field(
+        default=None,
+        description="Report date; default today. An earlier day only for own_request and "
+        "court_order: every other purpose reads the file as it stands today.",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_name_the_subject(self) -> InquiryCreate:
@@ -84,6 +96,14 @@ async def inquire(
         raise Forbidden(f"the {caller.role} role may not make inquiries")
     identity = IdentityQuery(**body.identity.model_dump()) if body.identity else None
     now: datetime = request.app.state.now()
+    today = request.app.state.today()
+    as_of = body.as_of or today
+    problem = as_of_problem(body.purpose, as_of, today)
+    if problem:
+        return _problem(
+            422, "invalid-request", "Invalid request", f"as_of: {problem}",
+            [ProblemIssue(loc=["body", "as_of"], msg=problem, type="value_error")],
+        )  # fmt: skip
     try:
         # the blocking part (reads, then the group-committed write) in one worker thread;
         # the answer serialised once (the declared model still documents it)
@@ -95,7 +115,7 @@ async def inquire(
                 body.purpose,
                 subject_id=body.subject_id,
                 identity=identity,
-                as_of=body.as_of or request.app.state.today(),
+                as_of=as_of,
                 now=now,
             )
         )
