@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openbureau.cli_support import HomeOption, console, err_console
@@ -284,12 +285,14 @@ def disputes_open(
         also = f"; {len(before)} already under dispute: {', '.join(before)}" if before else ""
         console.print(
             f"dispute group {group.group_id}: {len(group.disputes)} record(s) of account "
-            f"{account} from {furnisher} are under dispute{also}; the answer is due by "
+            f"{escape(account)} from {escape(furnisher)} are under dispute{also}; the answer "
+            "is due by "
             f"{group.disputes[0].due_on.isoformat()}"
         )
         return
     console.print(
-        f"dispute {opened.dispute_id}: {record} from {furnisher} is under dispute; "
+        f"dispute {opened.dispute_id}: {escape(record)} from {escape(furnisher)} is under "
+        "dispute; "
         f"the answer is due by {opened.due_on.isoformat()}"
     )
 
@@ -315,5 +318,5 @@ def disputes_answer(
     owed = answered.group_compensation or answered.compensation
     late = f"; {answered.days_late} day(s) late: {owed.display} owed" if answered.days_late else ""
     if answered.group_id is not None:
-        late += f" (the whole account {answered.account_id}: group {answered.group_id})"
+        late += f" (the whole account {escape(answered.account_id)}: group {answered.group_id})"
     console.print(f"dispute {dispute_id}: {outcome}{late}")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openbureau.access.rules import Caller
@@ -119,8 +120,8 @@ def lists_propose(
         )  # fmt: skip
     except _errors() as exc:
         _fail(str(exc), 2)
-    named = (
-        f", naming its legal representative {entry.legal_representative}"
+    named = (  # furnished text: never read as markup
+        f", naming its legal representative {escape(entry.legal_representative)}"
         if entry.legal_representative
         else ""
     )

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: The purpose the audit chain records for dispute handling.
 PURPOSE = "dispute"
+#: The record type that names an organisation's legal representative (lists/rules.py).
+PROFILE = "profile"
 
 
 class DisputeError(ValueError):
@@ -117,6 +119,8 @@ def open_dispute(
     except IntegrityError as exc:
         # another request opened one first (the ledger allows one open dispute per record)
         raise DisputeConflict(f"record {record_id!r} is already under dispute") from exc
+    if record.record_type == PROFILE:  # a contested name is not published meanwhile
+        lists.withdraw_names_quietly(bureau, subject_id, actor=actor, now=now)
     return dispute_public(row, today)
 
 
@@ -313,6 +317,8 @@ def answer_dispute(
     if outcome == DELETES:
         # the deleted records leave the published score now, not at the next population run
         _rescore(bureau, subject_id, actor, dispute_id, now)
+        if found.record_type == PROFILE:  # a name it gave leaves the list entries with it
+            lists.withdraw_names_quietly(bureau, subject_id, actor=actor, now=now)
     return shown
 
 

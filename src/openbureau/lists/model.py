@@ -143,11 +143,6 @@ class Citation(_Model):
     measure_legal_basis: str
     listed_on: date
     ends_on: date
-    legal_representative: str | None = Field(
-        default=None,
-        description="The listed organisation's legal representative, where the list's law "
-        "publishes the name. The measure binds the organisation, never this person.",
-    )
     finding_under_dispute: bool = Field(
         description="The subject disputes the record the entry rests on; its furnisher must "
         "answer within 30 days, and a record it cannot verify lifts the entry."

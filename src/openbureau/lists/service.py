@@ -238,16 +238,23 @@ def _representative(
     profile gives today. Raises ListError where the entry cannot name one."""
     name = None
     if definition.names_representative and kind == rules.ORGANISATION:
-        name = rules.newest_representative(
-            (r.reported_on, r.fields.get("legal_representative"))  # type: ignore[misc]
-            for r in _file_records(bureau, subject_id, today)
-            if r.record_type == "profile"
-        )
+        name = _file_representative(_file_records(bureau, subject_id, today))
     problem = rules.representative_problem(definition, kind, name)
     if problem:
         raise ListError(problem)
     assert name is not None
-    return name[:200]
+    return name
+
+
+def _file_representative(records: list[RecordView]) -> str | None:
+    """The legal representative a file's records give (`rules.newest_representative`): its
+    profiles shown today, none under dispute (a name the subject contests is not published)."""
+    name = rules.newest_representative(
+        (r.reported_on, r.fields.get("legal_representative"))  # type: ignore[misc]
+        for r in records
+        if r.record_type == "profile" and r.under_dispute is None
+    )
+    return name[:200] if name else None
 
 
 def _file_records(bureau: Bureau, subject_id: str, today: date) -> list[RecordView]:
@@ -366,7 +373,9 @@ def decide_entry(
         raise (ListConflict if found["status"] not in rules.PENDING else ListError)(problem)
     definition = rules.LISTS[found["list_id"]]
     ends = None
+    named = found["legal_representative"]
     if approve:
+        records = None
         if definition.needs_decision:
             ends = rules.entry_ends_on(definition, None, {}, decision_date=found["decision_date"])
             if ends <= today:
@@ -379,6 +388,12 @@ def decide_entry(
                 )
             except ListError as exc:
                 raise ListError(f"the entry cannot be approved: {exc}") from exc
+        if named is not None:
+            # the name is published from approval: only while the file still gives it (a
+            # profile deleted, disputed or replaced since the proposal takes it off)
+            records = records if records is not None else _file_records(bureau, subject_id, today)
+            if _file_representative(records) != named:
+                named = None
     with bureau.ledger.begin() as conn:
         audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
         # again, in the transaction that writes: the entry may have moved on meanwhile (a
@@ -394,12 +409,16 @@ def decide_entry(
             "decided_at": now, "decided_by": caller.actor, "decision_note": _kept(found, note),
             "status": "listed" if approve else "rejected",
         }  # fmt: skip
+        unnamed = {}
         if approve:
             changes |= {"listed_on": today, "ends_on": ends}
+            if found["legal_representative"] is not None and named is None:
+                changes["legal_representative"] = None
+                unnamed["legal_representative_withdrawn"] = True
         _move(conn, entry_id, found["status"], changes)
         shown = _reread(conn, entry_id, today)
         _tell(conn, shown, "list.decide", caller.actor, now, approved=approve,
-              note_hmac=freetext.digest(found["salt"], note))  # fmt: skip
+              note_hmac=freetext.digest(found["salt"], note), **unnamed)  # fmt: skip
     return shown
 
 
@@ -692,8 +711,9 @@ def reconcile(
     """Check open entries against their files as they are now, and take off those the files
     no longer bear out (after a resolve moved records between files, after a purge): every
     open entry, or with `pending_only` only those of the files a resolve or a purge noted
-    (`note_pending`, mapped to their surviving ids). Returns the entries removed; one
-    ledger query when there are none.
+    (`note_pending`, mapped to their surviving ids); and take a legal representative's name
+    off the entries that stay where the file no longer gives it (`withdraw_names`). Returns
+    the entries removed; two ledger queries when there is nothing to check.
     The caller holds the lake's identity lock: the links and the ledger must agree while
     files are read (a merge being published would show a file without the merged id's
     records).
@@ -725,9 +745,79 @@ def reconcile(
         with bureau.ledger.begin() as conn:
             audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
             removed = clear_entries(conn, removals, actor=actor, now=now)
+    # a name the file no longer bears out comes off the entries that stay (taking a name
+    # off only ever spares a person, so no need to wait for every batch to be resolved)
+    for subject_id in sorted(_named_files(bureau, scope) - set(unread)):
+        withdraw_names_quietly(bureau, subject_id, actor=actor, now=now)
     if settled:  # decided, but for the files it could not read (noted under the same lock)
         _write_pending(lake, set(unread))
     return removed
+
+
+#: The audit action of a legal representative's name taken off an entry (`withdraw_names`).
+NAME_WITHDRAWN = "list.representative_withdrawn"
+
+
+def withdraw_names(bureau: Bureau, subject_id: str, *, actor: str, now: datetime) -> list[str]:
+    """Take the legal representative's name off the file's open entries where the file no
+    longer gives that name (its profile deleted, disputed, moved to another file, or a newer
+    one naming someone else): a name is published only while the file bears it out. A name
+    is never put back or replaced here (that takes a new proposal). Returns the entries
+    changed; one ledger query when the file has no named entry."""
+    named = (
+        list_entries.c.status.in_(rules.OPEN_STATES),
+        list_entries.c.legal_representative.is_not(None),
+    )
+    with bureau.ledger.connect() as conn:
+        ids = subject_and_merged_ids(conn, subject_id)
+        rows = conn.execute(
+            select(list_entries.c.entry_id, list_entries.c.legal_representative).where(
+                list_entries.c.subject_id.in_(ids), *named
+            )
+        ).all()
+        if not rows:
+            return []
+        survivor = surviving_subject(conn, subject_id)
+    current = _file_representative(_file_records(bureau, survivor, utc_day(now)))
+    stale = [r.entry_id for r in rows if r.legal_representative != current]
+    withdrawn = []
+    if stale:
+        with bureau.ledger.begin() as conn:
+            audit.lock_chain(conn)  # chain first, then rows: one lock order for every writer
+            for entry_id in stale:
+                done = conn.execute(
+                    update(list_entries)
+                    .where(list_entries.c.entry_id == entry_id, *named)
+                    .values(legal_representative=None)
+                )
+                if done.rowcount == 1:
+                    _tell(conn, _reread(conn, entry_id, utc_day(now)), NAME_WITHDRAWN, actor, now)
+                    withdrawn.append(entry_id)
+    return withdrawn
+
+
+def withdraw_names_quietly(bureau: Bureau, subject_id: str, *, actor: str, now: datetime) -> None:
+    """`withdraw_names` after work already committed (a dispute, a resolve): a failure is
+    logged, never raised; the next check of the file (a resolve's, `openbureau lists
+    reconcile`) takes the name off then."""
+    try:
+        withdraw_names(bureau, subject_id, actor=actor, now=now)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.warning("the names on the list entries of %s not checked", subject_id, exc_info=True)
+
+
+def _named_files(bureau: Bureau, files: Collection[str] | None) -> set[str]:
+    """The files (surviving ids) among `files` (None: all) with an open entry naming a legal
+    representative."""
+    query = select(list_entries.c.subject_id).where(
+        list_entries.c.status.in_(rules.OPEN_STATES),
+        list_entries.c.legal_representative.is_not(None),
+    )
+    with bureau.ledger.connect() as conn:
+        owners = set(_owners(conn, set(conn.execute(query).scalars())).values())
+        if files is not None:
+            owners &= set(_owners(conn, files).values())
+    return owners
 
 
 def _all_resolved(bureau: Bureau) -> bool:
@@ -872,7 +962,6 @@ def check_measure(
                 measure_legal_basis=named.legal_basis,
                 listed_on=r.listed_on,
                 ends_on=r.ends_on,
-                legal_representative=r.legal_representative,
                 finding_under_dispute=disputed,
             )  # fmt: skip
         )
