@@ -1,6 +1,6 @@
 """Pure inquiry rules: purposes, hard or soft, consent validity, the hard-inquiry window."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -172,3 +172,20 @@ def test_soft_inquiries_never_count(inquiries, as_of):
     assert count_hard([(d, False) for d, _ in inquiries], as_of) == 0
     later = as_of + timedelta(days=400)
     assert count_hard([(later, True)], as_of) == 0
+
+
+@pytest.mark.parametrize(
+    ("revoked_at", "day"),
+    [
+        (datetime(2026, 1, 31, 20, 0), "2026-01-31"),  # SQLite: UTC without its zone
+        (datetime(2026, 1, 31, 20, 0, tzinfo=UTC), "2026-01-31"),
+        # PostgreSQL in a session zone east of UTC: the same instant, the UTC day
+        (datetime(2026, 2, 1, 4, 0, tzinfo=timezone(timedelta(hours=8))), "2026-01-31"),
+    ],
+)
+def test_a_revocation_is_dated_by_its_utc_day(revoked_at, day):
+    from openbureau.inquiries.rules import Consent, consent_refusal  # noqa: PLC0415
+
+    revoked = Consent("c1", "emp-1", "employment", date(2026, 6, 30), revoked_at)
+    reason = consent_refusal([revoked], "emp-1", "employment", date(2026, 2, 2))
+    assert reason is not None and reason.endswith(f"on {day}")
