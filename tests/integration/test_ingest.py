@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -77,14 +78,14 @@ def rows(n: int, prefix: str = "acc", **changes) -> list[dict]:
 
 
 def lake_files(bureau) -> dict[str, str]:
-    """Every file under the lake, with a hash of its bytes."""
+    """Every file under the lake, with a hash of its bytes (bar the empty lock files)."""
     root = bureau.lake.root
     if not root.exists():
         return {}
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.suffix != ".lock"
     }
 
 
@@ -605,6 +606,78 @@ def test_repeats_inside_a_file_keep_the_first(bank, tmp_path):
         }
     ]
     assert [r["balance"] for r in lake_records(bank)] == [100000]
+
+
+def _ingest_while_first_commits(bureau, monkeypatch, first: Path, second: Path):
+    """Ingest `first`; once its records file is in place but before its receipt is stored,
+    start ingesting `second` from another thread and give it a second to pass its checks of
+    the lake (orphaned files, the same file accepted before). Returns both receipts."""
+    checked = threading.Event()
+    found_earlier, store = service._accepted_receipt, service._store
+    other: dict = {}
+
+    def accepted_receipt(*args):
+        earlier = found_earlier(*args)
+        if threading.current_thread().name == "second":
+            checked.set()
+        return earlier
+
+    def store_once_the_second_has_checked(*args, **kwargs):
+        if "thread" not in other:  # the first receipt; the second's is stored at once
+            other["thread"] = threading.Thread(
+                target=lambda: other.update(receipt=ingest_file(bureau, second, "bank-01")),
+                name="second",
+            )
+            other["thread"].start()
+            checked.wait(1)
+        store(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_accepted_receipt", accepted_receipt)
+    monkeypatch.setattr(service, "_store", store_once_the_second_has_checked)
+    receipt = ingest_file(bureau, first, "bank-01")
+    other["thread"].join()
+    return receipt, other["receipt"]
+
+
+def test_a_file_sent_while_another_commits_leaves_it_whole(bank, tmp_path, monkeypatch):
+    first = write_csv(tmp_path / "jan.csv", rows(3, prefix="jan"))
+    second = write_csv(tmp_path / "feb.csv", rows(2, prefix="feb"))
+    jan, feb = _ingest_while_first_commits(bank, monkeypatch, first, second)
+    assert (jan.status, feb.status) == ("accepted", "accepted")
+    assert Path(jan.lake_path).exists() and Path(feb.lake_path).exists()
+    assert not (bank.lake.root / "orphaned").exists()
+    assert len(lake_records(bank)) == 5
+
+
+def test_the_same_file_sent_twice_at_once_is_accepted_once(bank, tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "jan.csv", rows(3))
+    first, again = _ingest_while_first_commits(bank, monkeypatch, path, path)
+    assert (first.status, again.status) == ("accepted", "already_ingested")
+    assert again.batch_id == first.batch_id
+    assert Path(first.lake_path).exists() and not (bank.lake.root / "orphaned").exists()
+    assert len(lake_records(bank)) == 3 and len(batch_rows(bank)) == 1
+
+
+def test_other_values_sent_at_once_for_a_version_are_a_conflict(bank, tmp_path, monkeypatch):
+    first = write_csv(tmp_path / "jan.csv", rows(2))
+    other = write_csv(tmp_path / "jan-fixed.csv", rows(2, balance="5"))
+    jan, fixed = _ingest_while_first_commits(bank, monkeypatch, first, other)
+    assert (jan.rows_accepted, fixed.rows_accepted) == (2, 0)
+    assert fixed.rejected_by_rule == {"version_conflict": 2}
+    assert [r["balance"] for r in lake_records(bank)] == [100000, 100000]
+
+
+def test_a_furnisher_waits_for_no_other_furnishers_batches(bank, tmp_path):
+    add_furnisher(bank, "lender-02", "lender", "Lender Two")
+    path = write_csv(tmp_path / "jan.csv", rows(2))
+    receipts: list = []
+    with bank.lake.furnisher_lock("bank-01"):  # a bank-01 batch under way
+        other = threading.Thread(
+            target=lambda: receipts.append(ingest_file(bank, path, "lender-02"))
+        )
+        other.start()
+        other.join(30)
+        assert [r.status for r in receipts] == ["accepted"]
 
 
 # --- national ids in worker processes ---------------------------------------------------

@@ -1,8 +1,10 @@
 """Ingest many furnishers' files at once, one worker process per furnisher at a time.
 
 A furnisher's own files go in order in one worker (each batch is checked against that
-furnisher's earlier batches); different furnishers never touch the same lake folder, and the
-ledger takes their receipts concurrently (SQLite WAL with a busy timeout, or PostgreSQL)."""
+furnisher's earlier batches; a file of the same furnisher sent meanwhile by the API or the
+command line waits on its lock, storage/lake.py); different furnishers never touch the same
+lake folder nor wait on each other's lock, and the ledger takes their receipts concurrently
+(SQLite WAL with a busy timeout, or PostgreSQL)."""
 
 from __future__ import annotations
 

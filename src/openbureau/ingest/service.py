@@ -117,7 +117,8 @@ def ingest_file(
 
     Raises FileRejected (receipt stored, except for an unknown furnisher, which the ledger
     cannot name) for a file-level error. The same bytes from the same furnisher, once
-    accepted, give status "already_ingested" and change nothing."""
+    accepted, give status "already_ingested" and change nothing. A furnisher's files are
+    ingested one at a time (`Lake.furnisher_lock`), even when sent at once."""
     report = progress or no_progress
     path = Path(path)
     label = f"ingest {path.name}"
@@ -137,25 +138,26 @@ def ingest_file(
         raise FileRejected(receipt)
     if fmt is None:
         _reject(bureau, receipt, _Refused(unsupported_format_message(path.name)))
-    _set_aside_orphans(bureau, furnisher_id)
-    earlier = _accepted_receipt(bureau, furnisher_id, receipt.checksum)
-    if earlier is not None:
-        earlier.file_name = path.name
-        earlier.status = "already_ingested"
-        report(label, _STEPS, _STEPS)
-        return earlier
-    con = _connect(bureau.settings, receipt.batch_id)
-    try:
+    with bureau.lake.furnisher_lock(furnisher_id):
+        _set_aside_orphans(bureau, furnisher_id)
+        earlier = _accepted_receipt(bureau, furnisher_id, receipt.checksum)
+        if earlier is not None:
+            earlier.file_name = path.name
+            earlier.status = "already_ingested"
+            report(label, _STEPS, _STEPS)
+            return earlier
+        con = _connect(bureau.settings, receipt.batch_id)
         try:
-            present, record_types = _load_and_check(con, path, fmt, furnisher_id, kind, receipt)
-            report(label, 1, _STEPS)
-            _validate(con, bureau, furnisher_id, receipt, present, record_types)
-        except _Refused as refused:
-            _reject(bureau, receipt, refused)
-        report(label, 2, _STEPS)
-        _commit(con, bureau, receipt, present)
-    finally:
-        _disconnect(con, receipt.batch_id)
+            try:
+                present, types = _load_and_check(con, path, fmt, furnisher_id, kind, receipt)
+                report(label, 1, _STEPS)
+                _validate(con, bureau, furnisher_id, receipt, present, types)
+            except _Refused as refused:
+                _reject(bureau, receipt, refused)
+            report(label, 2, _STEPS)
+            _commit(con, bureau, receipt, present)
+        finally:
+            _disconnect(con, receipt.batch_id)
     report(label, 3, _STEPS)
     return receipt
 
@@ -318,7 +320,10 @@ def _check_resent_values(
 def _set_aside_orphans(bureau, furnisher_id: str) -> list[Path]:
     """Move records files that no accepted batch owns (left by a crash between writing the
     file and its ledger row) out of the lake, to `lake/orphaned/`, before they can be read
-    or counted as duplicates. They are kept, not deleted, for an operator to inspect."""
+    or counted as duplicates. They are kept, not deleted, for an operator to inspect.
+
+    Only under the furnisher's lock: a batch committing meanwhile has its file in place a
+    moment before its ledger row."""
     files = bureau.lake.furnisher_files(furnisher_id)
     if not files:
         return []

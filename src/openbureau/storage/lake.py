@@ -152,6 +152,14 @@ class Lake:
         lock where both are held, never before."""
         return self._lock(".identity.lock")
 
+    def furnisher_lock(self, furnisher_id: str) -> AbstractContextManager[None]:
+        """Held by an ingest of one of the furnisher's files, from setting aside its orphaned
+        files until the batch's receipt is stored: one batch of a furnisher at a time, across
+        threads and processes, so a batch sees every earlier one whole (its duplicates and
+        version conflicts) and is never taken for an orphan while it commits. Furnishers have
+        a lock each and never wait for each other. No other lake lock is taken under it."""
+        return self._lock(f".furnisher={furnisher_id}.lock")
+
     @contextmanager
     def _lock(self, name: str) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
