@@ -228,22 +228,54 @@ def test_a_clean_parquet_file_with_typed_columns_is_accepted(bank, tmp_path):
     assert {r["reporting_month"] for r in records} == {date(2025, 1, 1)}
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
-def test_the_raw_national_id_is_never_stored(bank, tmp_path, fmt):
-    records = [row(record_id="ok"), row(record_id="bad", national_id=RIC_BAD)]
-    path = tmp_path / f"accounts.{fmt}"
-    if fmt == "csv":
-        write_csv(path, records)
-    elif fmt == "jsonl":
+def write_file(path: Path, records: list[dict]) -> Path:
+    """`records` as a furnisher's file in the format `path`'s extension names."""
+    if path.suffix == ".csv":
+        return write_csv(path, records)
+    if path.suffix == ".jsonl":
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
     else:
         pq.write_table(pa.Table.from_pylist(records), path)
-    receipt = ingest_file(bank, path, "bank-01")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_the_raw_national_id_is_never_stored(bank, tmp_path, fmt):
+    records = [row(record_id="ok"), row(record_id="bad", national_id=RIC_BAD)]
+    receipt = ingest_file(bank, write_file(tmp_path / f"accounts.{fmt}", records), "bank-01")
     assert (receipt.rows_accepted, receipt.rows_rejected) == (1, 1)
     for stored in [*bank.lake.root.rglob("*"), *bank.settings.home.glob("ledger*")]:
         if stored.is_file():
             data = stored.read_bytes()
             assert RIC.encode() not in data and RIC_BAD.encode() not in data, stored
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+@pytest.mark.parametrize(
+    ("name", "neighbour"),
+    [("accounts*", "accounts-old"), ("jan?", "jan2"), ("accounts[1]", "accounts1")],
+)
+def test_a_file_name_is_never_a_pattern_for_its_neighbours(bank, tmp_path, fmt, name, neighbour):
+    write_file(tmp_path / f"{neighbour}.{fmt}", rows(2, prefix="old"))
+    path = write_file(tmp_path / f"{name}.{fmt}", rows(1, prefix="new"))
+    receipt = ingest_file(bank, path, "bank-01")
+    assert (receipt.rows_total, receipt.rows_accepted) == (1, 1)
+    assert [r["record_id"] for r in lake_records(bank)] == ["new-0-2025-01"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_folder_named_like_a_partition_adds_no_column(bank, tmp_path, fmt):
+    for folder in ("country=IN", "site=cn"):
+        (tmp_path / folder).mkdir()
+    without_country = [row(country=None)]
+    receipt = ingest_file(
+        bank, write_file(tmp_path / "country=IN" / f"a.{fmt}", without_country), "bank-01"
+    )
+    assert receipt.rows_accepted == 1
+    assert [r["country"] for r in lake_records(bank)] == [None]
+    other = rows(1, prefix="other")
+    receipt = ingest_file(bank, write_file(tmp_path / "site=cn" / f"b.{fmt}", other), "bank-01")
+    assert (receipt.status, receipt.rows_accepted) == ("accepted", 1)
 
 
 def test_an_organisations_gstin_is_kept_as_token_and_mask_only(bank, tmp_path):

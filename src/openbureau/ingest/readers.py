@@ -1,11 +1,18 @@
 """Readers per format: a file's header, then the file loaded into a DuckDB table as-is.
 
-Every failure to parse raises ReadError with a message fit for a receipt (no data quoted)."""
+Every failure to parse raises ReadError with a message fit for a receipt (no data quoted).
+DuckDB reads exactly the one file named: a name is never taken as a glob pattern, nor its
+folders (`country=IN/`) as hive partition columns."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -20,6 +27,28 @@ class ReadError(Exception):
     """The file cannot be read as its format; the message is safe to show and store."""
 
 
+#: What DuckDB's file readers expand as a glob pattern in a path.
+_GLOB = re.compile(r"[*?\[]")
+
+
+@contextmanager
+def _literal(path: Path) -> Iterator[str]:
+    """A path DuckDB reads as exactly `path`. A name like `accounts*.csv` would also match
+    `accounts-old.csv` beside it, so such a path is read through a symbolic link of a plain
+    name in a private folder (no copy, whatever the file system); others are used as they
+    are."""
+    if not _GLOB.search(str(path)):
+        yield str(path)
+        return
+    folder = tempfile.mkdtemp(prefix="openbureau-read-")
+    try:
+        link = os.path.join(folder, "file")
+        os.symlink(os.path.abspath(path), link)
+        yield link
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def read_header(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[tuple[str, str]]:
     """The file's columns in order (repeats kept), with their DuckDB types (VARCHAR for text
     formats). Empty when the file has no header or keys at all."""
@@ -30,16 +59,21 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[tu
             return [(name, "VARCHAR") for name in row]
         if fmt == "jsonl":
             # A key's type is NESTED when any row gives it an object or a list.
-            rows = con.execute(
-                "SELECT key, min(n) AS first,"
-                " bool_or(json_type(json, '$.\"' || key || '\"') IN ('OBJECT', 'ARRAY'))"
-                " FROM (SELECT unnest(json_keys(json)) AS key, json, row_number() OVER () AS n"
-                " FROM read_ndjson_objects(?)) GROUP BY key ORDER BY first",
-                [str(path)],
-            ).fetchall()
+            with _literal(path) as source:
+                rows = con.execute(
+                    "SELECT key, min(n) AS first,"
+                    " bool_or(json_type(json, '$.\"' || key || '\"') IN ('OBJECT', 'ARRAY'))"
+                    " FROM (SELECT unnest(json_keys(json)) AS key, json, row_number() OVER () AS n"
+                    " FROM read_ndjson_objects(?, hive_partitioning = false))"
+                    " GROUP BY key ORDER BY first",
+                    [source],
+                ).fetchall()
             return [(key, "NESTED" if nested else "VARCHAR") for key, _, nested in rows]
         if fmt == "parquet":
-            rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+            with _literal(path) as source:
+                rows = con.execute(
+                    "DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = false)", [source]
+                ).fetchall()
             return [(r[0], r[1]) for r in rows]
     except (duckdb.Error, UnicodeDecodeError, csv.Error) as exc:
         raise ReadError(reader_error_message(fmt, str(exc))) from None
@@ -71,11 +105,12 @@ def load(
         # Explicit dialect, every column text: parsing and validation stay ours, and a row with
         # too few or too many fields, or an open quote, fails the whole read.
         "csv": "read_csv(?, header = true, auto_detect = false, columns = ?, delim = ',', "
-        "quote = '\"', escape = '\"', strict_mode = true)",
-        "jsonl": "read_json(?, format = 'newline_delimited', columns = ?)",
-        "parquet": "read_parquet(?)",
+        "quote = '\"', escape = '\"', strict_mode = true, hive_partitioning = false)",
+        "jsonl": "read_json(?, format = 'newline_delimited', columns = ?, "
+        "hive_partitioning = false)",
+        "parquet": "read_parquet(?, hive_partitioning = false)",
     }
-    params: list = [str(path)]
+    params: list = []
     if fmt in ("csv", "jsonl"):
         params.append({name: "VARCHAR" for name, _ in header})
     if fmt == "csv":
@@ -84,8 +119,9 @@ def load(
     else:
         query = sql.normalise_select(sources[fmt], dict(header), specs)
     try:
-        # insertion order is preserved (DuckDB's default), so position is the file's row order
-        table = con.sql(query, params=params).to_arrow_table()
+        with _literal(path) as source:
+            # insertion order is preserved (DuckDB's default): position is the file's row order
+            table = con.sql(query, params=[source, *params]).to_arrow_table()
     except duckdb.Error as exc:
         raise ReadError(reader_error_message(fmt, str(exc))) from None
     rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
