@@ -23,7 +23,7 @@ from openbureau.catalogue.model import COMMON_COLUMNS, IDENTITY_COLUMNS, RECORD_
 from openbureau.catalogue.prohibited import PROHIBITED_CATEGORIES
 from openbureau.config import Settings
 from openbureau.ingest import formats_doc, nationalids, service
-from openbureau.ingest.rules import ROW_RULES
+from openbureau.ingest.rules import NOT_A_HEADER, ROW_RULES
 from openbureau.ingest.service import (
     FileRejected,
     FurnisherError,
@@ -323,6 +323,27 @@ def test_all_header_problems_are_reported_prohibited_first(seeded, tmp_path):
     error = rejected(seeded, path)
     assert error.receipt.error == (
         "prohibited category: location traces (see docs/scope.md); unknown field: shoe_size"
+    )
+    seeded.nothing_lost()
+
+
+def test_a_csv_without_a_header_row_is_refused_without_quoting_its_first_row(seeded, tmp_path):
+    with_header = write_csv(tmp_path / "whole.csv", rows(2)).read_text()
+    path = tmp_path / "noheader.csv"
+    path.write_text(with_header.split("\n", 1)[1])
+    error = rejected(seeded, path)
+    assert error.receipt.error == NOT_A_HEADER
+    assert RIC not in json.dumps([dict(r) for r in batch_rows(seeded)], default=str)
+    seeded.nothing_lost()
+
+
+def test_a_key_that_is_data_is_refused_by_its_position_only(seeded, tmp_path):
+    path = tmp_path / "keyed.jsonl"
+    path.write_text(json.dumps({**row(), RIC: "Wei Zhang"}) + "\n")
+    error = rejected(seeded, path)
+    position = len(row()) + 1
+    assert error.receipt.error == (
+        f"unknown field: column {position} (name not shown: it looks like data)"
     )
     seeded.nothing_lost()
 

@@ -51,6 +51,8 @@ def test_every_record_type_is_fully_described():
         ("diagnosis_code", "prohibited category: health (see docs/scope.md)"),
         ("favourite_colour", "unknown field: favourite_colour"),
         ("balance ", "unknown field: balance "),
+        ("address_line3", "unknown field: column 2 (name not shown: it looks like data)"),
+        ("11010519491231002X", "unknown field: column 2 (name not shown: it looks like data)"),
     ],
 )
 def test_check_columns_messages(column, expected):

@@ -14,6 +14,7 @@ from openbureau.catalogue.model import RECORD_TYPES, all_input_columns
 from openbureau.catalogue.prohibited import PROHIBITED_CATEGORIES, prohibited_category
 from openbureau.ingest import sql
 from openbureau.ingest.rules import (
+    NOT_A_HEADER,
     REQUIRED_COLUMNS,
     ROW_RULES,
     Receipt,
@@ -89,11 +90,36 @@ def test_a_prohibited_column_names_its_category(column, category):
 _KNOWN = set(all_input_columns())
 
 
-@given(st.text(min_size=1, max_size=30))
+@given(st.from_regex(r"[A-Za-z][A-Za-z_ .-]{0,29}", fullmatch=True))
 def test_any_name_neither_known_nor_prohibited_is_an_unknown_field(name):
     if name in _KNOWN or prohibited_category(name) is not None:
         return
     assert header_problems([*REQUIRED_COLUMNS, name]) == [f"unknown field: {name}"]
+
+
+_NOT_SHOWN = "(name not shown: it looks like data)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["11010519491231002X", "ABCPE1234F", "2025-05-31", "3125000", "wei.zhang@example.cn",
+     "+86 138 0013 8000", "acc-1-2025-01", "E12345678", "Wei\nZhang"],
+)  # fmt: skip
+def test_a_name_that_looks_like_data_is_never_quoted(value):
+    problems = header_problems([*REQUIRED_COLUMNS, value, value])
+    position = len(REQUIRED_COLUMNS) + 1
+    assert problems == [
+        f"unknown field: column {position} {_NOT_SHOWN}",
+        f"unknown field: column {position + 1} {_NOT_SHOWN}",
+        f"repeated column: column {position + 1} {_NOT_SHOWN}",
+    ]
+
+
+@given(st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=8))
+def test_a_first_line_naming_no_catalogue_field_is_not_a_header(first_line):
+    if any(value in _KNOWN for value in first_line):
+        return
+    assert header_problems(first_line) == [NOT_A_HEADER]
 
 
 def test_every_catalogue_column_is_accepted():

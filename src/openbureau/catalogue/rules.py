@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,13 +21,31 @@ class ColumnProblem:
     message: str
 
 
+#: A token of six characters or more with a digit in it could be an identifier (a national
+#: id, an account or a phone number): a message never quotes one.
+IDENTIFIER_LIKE = re.compile(r"[\w*-]*\d[\w*-]*")
+#: What a column name looks like: a letter, then letters, digits, spaces, `_`, `.` or `-`.
+_NAME_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_ .-]{0,63}")
+
+
+def column_label(name: str, position: int) -> str:
+    """How a message names a header's column: by its name when that looks like a column
+    name, else by its 1-based position. A file without a header row, or a JSON key that is a
+    value, puts data where names go, and a message is stored, printed and returned."""
+    looks_like_a_name = _NAME_LIKE.fullmatch(name.strip()) is not None
+    if looks_like_a_name and all(len(m[0]) < 6 for m in IDENTIFIER_LIKE.finditer(name)):
+        return name
+    return f"column {position} (name not shown: it looks like data)"
+
+
 def check_columns(columns: list[str]) -> list[ColumnProblem]:
-    """File-level check of a header: every column must be in the catalogue.
+    """File-level check of a header: every column must be in the catalogue. Messages never
+    quote a name that looks like data (`column_label`).
 
     A known column is never flagged, even if one of its words resembles a prohibited one."""
     known = all_input_columns()
     problems: list[ColumnProblem] = []
-    for col in columns:
+    for position, col in enumerate(columns, 1):
         if col in known:
             continue
         category = prohibited_category(col)
@@ -39,7 +58,8 @@ def check_columns(columns: list[str]) -> list[ColumnProblem]:
                 )
             )
         else:
-            problems.append(ColumnProblem(col, "unknown", f"unknown field: {col}"))
+            label = column_label(col, position)
+            problems.append(ColumnProblem(col, "unknown", f"unknown field: {label}"))
     return problems
 
 

@@ -20,8 +20,9 @@ from openbureau.catalogue.model import (
     RECORD_TYPES,
     SUBJECT_KINDS,
     FieldKind,
+    all_input_columns,
 )
-from openbureau.catalogue.rules import check_columns
+from openbureau.catalogue.rules import IDENTIFIER_LIKE, check_columns, column_label
 
 #: File extension -> format name stored on the batch.
 FORMATS: dict[str, str] = {
@@ -116,16 +117,26 @@ def furnisher_id_problem(furnisher_id: str) -> str | None:
     return None
 
 
+#: The one problem of a header naming no catalogue field (its names are likely data).
+NOT_A_HEADER = "no header: no column name is a catalogue field (is the first line a header row?)"
+
+
 def header_problems(columns: list[str]) -> list[str]:
     """File-level problems of a header: prohibited columns first, then unknown ones, then
-    repeated names, then missing required columns. Empty when the header is acceptable."""
+    repeated names, then missing required columns. Empty when the header is acceptable.
+
+    A header naming no catalogue field at all is most likely a CSV file's first data row:
+    that is said alone, as listing its "names" would quote the data (a national id)."""
+    known = all_input_columns()
+    if columns and not any(col in known for col in columns):
+        return [NOT_A_HEADER]
     found = check_columns(columns)
     out = [p.message for p in found if p.rule == "prohibited"]
     out += [p.message for p in found if p.rule != "prohibited"]
     seen: set[str] = set()
-    for col in columns:
+    for position, col in enumerate(columns, 1):
         if col in seen:
-            out.append(f"repeated column: {col}")
+            out.append(f"repeated column: {column_label(col, position)}")
         seen.add(col)
     out += [f"missing required column: {c}" for c in REQUIRED_COLUMNS if c not in columns]
     return out
@@ -414,7 +425,7 @@ def _scrub(line: str) -> str:
     line = re.sub(r"(but got [A-Z]+):.*$", r"\1", line)
     line = re.sub(r"'[^']*'|\"[^\"]*\"", "…", line)
     # any long token with a digit could be an identifier
-    return re.sub(r"[\w*-]*\d[\w*-]*", lambda m: m[0] if len(m[0]) < 6 else "…", line)
+    return IDENTIFIER_LIKE.sub(lambda m: m[0] if len(m[0]) < 6 else "…", line)
 
 
 def reader_error_message(file_format: str, detail: str) -> str:
