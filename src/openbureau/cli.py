@@ -141,22 +141,23 @@ def furnisher_list(home: HomeOption = None) -> None:
     console.print(table)
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    out: list[Path] = []
+def _expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The files to ingest (a folder's, at any depth, in name order) and the files of the
+    folders left out: those whose extension names no format, told the way a file named
+    alone is (`detect_format`, so `FEB.CSV` is a CSV file)."""
+    from openbureau.ingest.rules import detect_format
+
+    files: list[Path] = []
+    skipped: list[Path] = []
     for p in paths:
         if not p.exists():
             _fail(f"no such file or folder: {p}", 2)
         if p.is_dir():
-            out.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file() and f.suffix in (".csv", ".jsonl", ".ndjson", ".parquet")
-                )
-            )
+            for f in sorted(f for f in p.rglob("*") if f.is_file()):
+                (files if detect_format(f.name) else skipped).append(f)
         else:
-            out.append(p)
-    return out
+            files.append(p)
+    return files, skipped
 
 
 @app.command()
@@ -165,13 +166,20 @@ def ingest(
     furnisher: Annotated[str, typer.Option(help="The furnisher sending the files.")],
     home: HomeOption = None,
 ) -> None:
-    """Validate furnisher files and add their accepted records to the lake.
+    """Validate furnisher files and add their accepted records to the lake. A folder's
+    files of no known format are listed as skipped.
 
     Exit status 2 when any file is rejected whole."""
+    from rich.markup import escape
+
+    from openbureau.ingest.rules import unsupported_format_message
     from openbureau.ingest.service import FileRejected, ingest_file
 
     bureau = _bureau(home)
-    files = _expand(paths)
+    files, skipped = _expand(paths)
+    for path in skipped:
+        reason = unsupported_format_message(path.name)
+        err_console.print(f"[yellow]skipped[/yellow] {escape(f'{path}: {reason}')}")
     if not files:
         _fail("no files to ingest", 2)
     rejected = 0

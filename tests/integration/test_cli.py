@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from openbureau.cli import app
@@ -92,3 +96,30 @@ def test_synth_writes_into_the_home_by_default(tmp_path):
     assert r.exit_code == 0, r.output
     assert (tmp_path / "synth" / "furnishers.csv").exists()
     assert list((tmp_path / "synth" / "files").glob("*/*.csv"))
+
+
+def test_a_folder_is_ingested_whatever_the_case_of_its_extensions(tmp_path, monkeypatch):
+    assert (
+        ob(tmp_path, "furnisher", "add", "court-01", "--kind", "court", "--name", "C").exit_code
+        == 0
+    )
+    header, *judgments = (EXAMPLES / "court_judgment.csv").read_text().splitlines()
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "jan.csv").write_text(f"{header}\n{judgments[0]}\n")
+    (folder / "FEB.CSV").write_text(f"{header}\n{judgments[1]}\n")
+    march = pacsv.read_csv(
+        io.BytesIO(f"{header}\n{judgments[2]}\n".encode()),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header.split(","), pa.string())
+        ),
+    )
+    pq.write_table(march, folder / "mar.Parquet")
+    (folder / "notes.txt").write_text("sent by the court's clerk\n")
+    monkeypatch.chdir(tmp_path)  # a short path: the error console wraps long lines
+    r = ob(tmp_path, "ingest", "drop", "--furnisher", "court-01")
+    assert r.exit_code == 0, r.output
+    assert r.output.count('"status": "accepted"') == 3
+    said = " ".join(r.output.split())
+    assert "skipped drop/notes.txt: unsupported file format: .txt" in said
+    assert len(list((tmp_path / "lake" / "records").glob("*/*.parquet"))) == 3
