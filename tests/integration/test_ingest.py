@@ -964,3 +964,33 @@ def test_a_records_file_without_its_ledger_row_is_set_aside(bank, tmp_path):
         first.batch_id,
         second.batch_id,
     }
+
+
+def test_a_blank_first_line_is_named_as_such_not_as_an_empty_file(seeded, tmp_path):
+    path = tmp_path / "blank-first.csv"
+    path.write_text(
+        "\nrecord_type,record_id,reported_on,subject_kind\nprofile,P-1,2025-01-31,person\n"
+    )
+    assert rejected(seeded, path).receipt.error == (
+        "no header: the first line is blank (it must name the columns)"
+    )
+    seeded.nothing_lost()
+
+
+def test_a_parquet_column_of_bytes_rejects_the_file(bank, tmp_path):
+    """The same bytes in a CSV refuse the whole file (not UTF-8); in Parquet they were stored
+    as escaped text nobody sent."""
+    table = pa.table(
+        {
+            **{k: [v] for k, v in GOOD.items() if k != "given_name"},
+            "given_name": pa.array([b"W\xffei"], pa.binary()),
+        }
+    )
+    path = tmp_path / "bytes.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(FileRejected) as err:
+        ingest_file(bank, path, "bank-01")
+    assert "values that are bytes, not text, are not accepted: given_name" in (
+        err.value.receipt.error
+    )
+    assert lake_records(bank) == []

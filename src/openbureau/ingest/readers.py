@@ -90,6 +90,12 @@ def nested_columns(header: list[tuple[str, str]]) -> list[str]:
     ]
 
 
+def byte_columns(header: list[tuple[str, str]]) -> list[str]:
+    """Columns whose values are bytes, not text (a Parquet `binary` column without a string
+    annotation): a CSV with bytes that are not UTF-8 is refused whole, and so is this."""
+    return [name for name, typ in header if typ == "BLOB"]
+
+
 def load(
     con: duckdb.DuckDBPyConnection,
     path: Path,

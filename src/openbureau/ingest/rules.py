@@ -402,6 +402,20 @@ def nested_values_message(columns: list[str]) -> str:
     )
 
 
+def byte_values_message(columns: list[str]) -> str:
+    """File-level refusal of columns holding bytes instead of text."""
+    return (
+        "values that are bytes, not text, are not accepted: "
+        + ", ".join(columns)
+        + " (send each field as UTF-8 text; see docs/formats.md)"
+    )
+
+
+def blank_header_message() -> str:
+    """File-level refusal of a CSV whose first line is blank."""
+    return "no header: the first line is blank (it must name the columns)"
+
+
 def new_batch_id(now: datetime, suffix: str) -> str:
     """Sortable by time received: `b` + UTC timestamp to the microsecond + `-` + suffix."""
     now = now.astimezone(UTC)

@@ -27,12 +27,14 @@ from openbureau.audit import service as audit
 from openbureau.catalogue.model import FURNISHER_KINDS
 from openbureau.disputes import service as disputes
 from openbureau.ingest import nationalids, sql
-from openbureau.ingest.readers import ReadError, load, nested_columns, read_header
+from openbureau.ingest.readers import ReadError, byte_columns, load, nested_columns, read_header
 from openbureau.ingest.rules import (
     FileRejected,
     FurnisherError,
     Receipt,
     RowCheck,
+    blank_header_message,
+    byte_values_message,
     column_specs,
     detect_format,
     empty_file_message,
@@ -172,8 +174,8 @@ def _load_and_check(
         raise _Refused(empty_file_message())
     try:
         header = read_header(con, path, fmt)
-        if not header:
-            raise _Refused(empty_file_message())
+        if not header:  # a CSV of some bytes whose first line is blank has no header
+            raise _Refused(blank_header_message() if fmt == "csv" else empty_file_message())
         names = [name for name, _ in header]
         problems = header_problems(names)
         if problems:
@@ -181,6 +183,9 @@ def _load_and_check(
         nested = nested_columns(header)
         if nested:
             raise _Refused(nested_values_message(nested))
+        raw = byte_columns(header)
+        if raw:
+            raise _Refused(byte_values_message(raw))
         table = load(con, path, fmt, header, column_specs())
     except ReadError as exc:
         raise _Refused(str(exc)) from None
