@@ -28,7 +28,7 @@ from openbureau.catalogue.identifiers import mask, token
 from openbureau.catalogue.rules import add_months
 from openbureau.config import Settings
 from openbureau.storage.lake import IDENTITY_KEY_COLUMNS, LINKS_SCHEMA, record_schema
-from openbureau.storage.ledger import furnishers, models, scores, subjects
+from openbureau.storage.ledger import batches, furnishers, models, scores, subjects
 
 AS_OF = date(2025, 12, 31)
 GOOD, THIN, DEFAULTER, ORG, MERGED, UNSCORED, MARKUP = (f"S00000{i}" for i in range(1, 8))
@@ -674,3 +674,28 @@ def _ledger(bureau) -> None:
                 ),
             ],
         )
+
+
+def own_fixture_files(bureau, furnisher_id: str, received_at: datetime) -> None:
+    """The fixture writes its record files itself: give one furnisher's the receipts an
+    ingest would have stored, so that a batch of that furnisher in a test finds them owned,
+    not orphaned."""
+    with bureau.ledger.begin() as conn:
+        for path in bureau.lake.furnisher_files(furnisher_id):
+            conn.execute(
+                insert(batches).values(
+                    batch_id=path.stem,
+                    furnisher_id=furnisher_id,
+                    file_name=path.name,
+                    file_format="parquet",
+                    checksum=path.stem,
+                    status="accepted",
+                    received_at=received_at,
+                    rows_total=1,
+                    rows_accepted=1,
+                    rows_rejected=0,
+                    rows_duplicate=0,
+                    rejected_by_rule={},
+                    lake_path=str(path),
+                )  # fmt: skip
+            )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from factories import write_csv
 from keys import bearer, issue_keys
@@ -20,8 +20,8 @@ from openbureau.bootstrap import build_bureau
 from openbureau.ingest.service import ingest_file
 from openbureau.inquiries.outbox import list_notices
 from openbureau.lists.service import NAME_WITHDRAWN, reconcile
-from openbureau.storage.ledger import audit_log, batches
-from report_fixture import AS_OF, DEFAULTER, ORG, RAW_IDS, build_report_fixture
+from openbureau.storage.ledger import audit_log
+from report_fixture import AS_OF, DEFAULTER, ORG, RAW_IDS, build_report_fixture, own_fixture_files
 
 NOW = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
 #: The name the organisation's profile (furnished by the tax office) gives.
@@ -58,27 +58,7 @@ def bureau(tmp_path_factory, ledger_url):
 def _build(root, ledger_url):
     fixture = build_report_fixture(root / "home", ledger_url)
     built = build_bureau(fixture.settings)
-    # the fixture writes the tax office's files itself: give them the receipts an ingest
-    # would have stored, so that its batch below finds them owned, not orphaned
-    with built.ledger.begin() as conn:
-        for path in built.lake.furnisher_files("tax-city"):
-            conn.execute(
-                insert(batches).values(
-                    batch_id=path.stem,
-                    furnisher_id="tax-city",
-                    file_name=path.name,
-                    file_format="parquet",
-                    checksum=path.stem,
-                    status="accepted",
-                    received_at=NOW,
-                    rows_total=1,
-                    rows_accepted=1,
-                    rows_rejected=0,
-                    rows_duplicate=0,
-                    rejected_by_rule={},
-                    lake_path=str(path),
-                )  # fmt: skip
-            )
+    own_fixture_files(built, "tax-city", NOW)
     penalty = write_csv(root / "penalty.csv", [_penalty_row()])
     assert ingest_file(built, penalty, "tax-city").rows_accepted == 1
     return built

@@ -31,8 +31,17 @@ from openbureau.lists.service import (
     reconcile,
     reconcile_quietly,
 )
-from openbureau.storage.ledger import audit_log, batches, list_entries, subjects
-from report_fixture import AS_OF, DEFAULTER, GOOD, MERGED, ORG, RAW_IDS, build_report_fixture
+from openbureau.storage.ledger import audit_log, list_entries, subjects
+from report_fixture import (
+    AS_OF,
+    DEFAULTER,
+    GOOD,
+    MERGED,
+    ORG,
+    RAW_IDS,
+    build_report_fixture,
+    own_fixture_files,
+)
 
 NOW = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
 PROBLEM = "application/problem+json"
@@ -106,27 +115,7 @@ def _judgment(version: int, reported_on: str, date_satisfied: str = "", case: st
 def bureau(tmp_path, fresh_ledger_url):
     fixture = build_report_fixture(tmp_path / "bureau", fresh_ledger_url)
     built = build_bureau(fixture.settings)
-    # the fixture writes its record files itself: give the court's the receipts an ingest
-    # would have stored, so the court's batches below find them owned, not orphaned
-    with built.ledger.begin() as conn:
-        for path in built.lake.furnisher_files("court-riverside"):
-            conn.execute(
-                insert(batches).values(
-                    batch_id=path.stem,
-                    furnisher_id="court-riverside",
-                    file_name=path.name,
-                    file_format="parquet",
-                    checksum=path.stem,
-                    status="accepted",
-                    received_at=NOW,
-                    rows_total=1,
-                    rows_accepted=1,
-                    rows_rejected=0,
-                    rows_duplicate=0,
-                    rejected_by_rule={},
-                    lake_path=str(path),
-                )  # fmt: skip
-            )
+    own_fixture_files(built, "court-riverside", NOW)
     # the court corrects the finding's term to five years (from 2025-01-20: to 2030-01-20),
     # so that an entry resting on it holds past the day these tests run
     five_years = write_csv(tmp_path / "term.csv", [_finding(2, "2025-06-02")], FINDING_COLUMNS)

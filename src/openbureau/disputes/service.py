@@ -26,7 +26,7 @@ from openbureau.disputes.rules import (
 )
 from openbureau.inquiries import outbox
 from openbureau.lists import service as lists
-from openbureau.reports.model import in_utc
+from openbureau.reports.model import RecordView, in_utc
 from openbureau.reports.reads import surviving_subject
 from openbureau.reports.service import build_report, file_rows, live_subject
 from openbureau.scoring.rescore import rescore_quietly
@@ -93,23 +93,9 @@ def open_dispute(
             f"record {record_id!r} is already under dispute ({record.under_dispute.dispute_id}, "
             f"due {record.under_dispute.due_on.isoformat()})"
         )
-    row = {
-        "dispute_id": _new_dispute_id(),
-        "subject_id": subject_id,
-        "furnisher_id": furnisher_id,
-        "record_id": record_id,
-        "record_type": record.record_type,
-        "reason": reason,
-        "salt": freetext.new_salt(),
-        "opened_at": now,
-        "opened_by": actor,
-        "due_on": due_on(today),
-        "status": "open",
-        "outcome": None,
-        "note": None,
-        "answered_at": None,
-        "answered_by": None,
-    }
+    row = _opened_row(
+        _new_dispute_id(), subject_id, record, reason, freetext.new_salt(), actor=actor, now=now
+    )
     try:
         with bureau.ledger.begin() as conn:
             # the chain first, then the dispute's row: an account's opening holds the chain
@@ -191,25 +177,17 @@ def open_account_dispute(
     group_id = _new_dispute_id()
     salt = freetext.new_salt()
     rows = [
-        {
-            "dispute_id": group_id if i == 0 else _new_dispute_id(),
-            "subject_id": subject_id,
-            "furnisher_id": furnisher_id,
-            "record_id": r.record_id,
-            "record_type": r.record_type,
-            "reason": reason,
-            "salt": salt,
-            "opened_at": now,
-            "opened_by": actor,
-            "due_on": due_on(today),
-            "status": "open",
-            "outcome": None,
-            "note": None,
-            "answered_at": None,
-            "answered_by": None,
-            "group_id": group_id,
-            "account_id": account_id,
-        }
+        _opened_row(
+            group_id if i == 0 else _new_dispute_id(),
+            subject_id,
+            r,
+            reason,
+            salt,
+            actor=actor,
+            now=now,
+            group_id=group_id,
+            account_id=account_id,
+        )  # fmt: skip
         for i, r in enumerate(free)
     ]
     try:
@@ -239,6 +217,40 @@ def open_account_dispute(
 
 def _new_dispute_id() -> str:
     return "d" + secrets.token_hex(12)
+
+
+def _opened_row(
+    dispute_id: str,
+    subject_id: str,
+    record: RecordView,
+    reason: str,
+    salt: str,
+    *,
+    actor: str,
+    now: datetime,
+    group_id: str | None = None,
+    account_id: str | None = None,
+) -> dict:
+    """The ledger row of a dispute opened `now` on `record` of the subject's file."""
+    return {
+        "dispute_id": dispute_id,
+        "subject_id": subject_id,
+        "furnisher_id": record.furnisher.furnisher_id,
+        "record_id": record.record_id,
+        "record_type": record.record_type,
+        "reason": reason,
+        "salt": salt,
+        "opened_at": now,
+        "opened_by": actor,
+        "due_on": due_on(utc_day(now)),
+        "status": "open",
+        "outcome": None,
+        "note": None,
+        "answered_at": None,
+        "answered_by": None,
+        "group_id": group_id,
+        "account_id": account_id,
+    }
 
 
 def answer_dispute(
